@@ -1,0 +1,61 @@
+# The two commands of the README: `make run` (the portal with demo data) and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+
+export SESAME_DEV ?= 1
+export DATABASE_URL ?= postgres://sesame:sesame@127.0.0.1:54329/sesame
+export REDIS_URL ?= redis://127.0.0.1:63799/0
+export PYTHONUNBUFFERED := 1
+# The suite has a Redis database of its own, apart from `make run`'s.
+TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
+
+# Production-like values for `check --deploy`: nothing of development leaks into it.
+DEPLOY_ENV := SESAME_DEV=0 DEBUG=0 ALLOWED_HOSTS=sesame.example.org \
+	SECRET_KEY=deploy-check-$(shell head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+
+.PHONY: help setup run test lint bench services-down messages
+
+help:
+	@echo "make run   - the portal with demo data on http://127.0.0.1:8000"
+	@echo "make test  - the whole suite, ruff and check --deploy"
+	@echo "make bench - the benchmarks, figures written to docs/PERFORMANCE.md"
+
+$(VENV_STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	@.venv/bin/pip install -q --disable-pip-version-check --upgrade pip
+	@.venv/bin/pip install -q --disable-pip-version-check ".[dev]"
+	@rm -f .venv/.installed-*; touch $@
+
+setup: $(VENV_STAMP)
+
+run: setup
+	@$(PY) scripts/services.py up --nginx
+	@$(PY) manage.py migrate --noinput -v0
+	@$(PY) manage.py demo_data
+	@$(PY) scripts/front.py
+	@echo "Sesame: starting on http://127.0.0.1:8000 (Ctrl-C stops everything)"
+	@exec .venv/bin/honcho --no-prefix -f Procfile start 2>&1 | grep --line-buffered -v '^$$' || true
+
+test: setup
+	@$(PY) scripts/services.py up --nginx --chromium
+	@$(PY) manage.py makemigrations --check --dry-run -v1
+	@REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	@.venv/bin/ruff check .
+	@$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
+lint: setup
+	@.venv/bin/ruff check .
+	@.venv/bin/mypy sesame gun tracking notifications appointments dossier
+
+bench: setup
+	@$(PY) scripts/services.py up --nginx
+	@$(PY) -m bench
+
+messages: setup
+	@$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=.local
+	@$(PY) manage.py compilemessages --ignore=.venv
+
+services-down:
+	@$(PY) scripts/services.py down

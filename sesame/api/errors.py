@@ -1,0 +1,84 @@
+"""One error body for every 4xx: `{"code": ..., "detail": ..., "errors": {...}}`.
+
+`code` is stable and machine-readable; `errors` (validation only) maps each field to a list of
+`{"message", "code"}`.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class Conflict(exceptions.APIException):
+    """The object is in a status where this action is not allowed (409)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This action is not allowed in the object's current status."
+    default_code = "conflict"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request was understood but refused by a business rule."
+    default_code = "unprocessable"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+def _first_code(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_code(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _first_code(next(iter(detail.values())))
+    return getattr(detail, "code", None) or "error"
+
+
+def _full(details: Any) -> Any:
+    if isinstance(details, dict) and set(details) == {"message", "code"}:
+        return details
+    if isinstance(details, dict):
+        return {key: _full(value) for key, value in details.items()}
+    if isinstance(details, list):
+        return [_full(value) for value in details]
+    return details
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+    if isinstance(exc, exceptions.ValidationError):
+        detail = exc.detail
+        if isinstance(detail, list | str):
+            detail = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
+        body: dict[str, Any] = {
+            "code": "invalid",
+            "detail": "The request has invalid fields.",
+            "errors": _full(exceptions.ValidationError(detail).get_full_details()),
+        }
+    else:
+        detail = exc.detail
+        code = detail.code if hasattr(detail, "code") else _first_code(detail)
+        body = {"code": code or exc.default_code, "detail": str(detail)}
+        extra = getattr(exc, "extra", None)
+        if extra:
+            body.update(extra)
+    response.data = body
+    return response
+
+
+def api_not_found(request: object, rest: str = "") -> JsonResponse:
+    """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
+    return JsonResponse({"code": "not_found", "detail": "No such endpoint."}, status=404)

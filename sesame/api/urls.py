@@ -1,0 +1,15 @@
+"""`/api/v1/`: the shared endpoints, then each app's `api/urls.py` when it has one."""
+
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.urls import include, path
+
+from sesame.api import views
+
+APPS = ["gun", "tracking", "appointments", "dossier", "notifications"]
+
+urlpatterns = [path("me/", views.me, name="api-me")]
+for app in APPS:
+    if find_spec(f"{app}.api") and find_spec(f"{app}.api.urls"):
+        urlpatterns.append(path("", include(import_module(f"{app}.api.urls"))))

@@ -1,0 +1,34 @@
+from importlib import import_module
+from importlib.util import find_spec
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from sesame import views
+from sesame.api.errors import api_not_found
+
+APPS = ["gun", "tracking", "appointments", "dossier", "notifications"]
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+    path("company/members/", views.members, name="members"),
+    path("company/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
+    path("company/switch/", views.company_switch, name="company-switch"),
+    path("profile/", views.profile, name="profile"),
+    path("health/", views.health, name="health"),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/v1/", include("sesame.api.urls")),
+    path("api/<path:rest>", api_not_found),
+]
+# Each app's pages under /<app>/ and its live streams under /streams/ (routed to the ASGI server).
+for app in APPS:
+    if find_spec(f"{app}.urls"):
+        urlpatterns.insert(-1, path(f"{app}/", include(import_module(f"{app}.urls"))))
+    if find_spec(f"{app}.stream_urls"):
+        urlpatterns.insert(-1, path("streams/", include(import_module(f"{app}.stream_urls"))))
