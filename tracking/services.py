@@ -1,0 +1,208 @@
+"""Writes about consignments and their events. Each public function is one transaction."""
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from sesame.models import BorderControlPost, Company
+from tracking import live
+from tracking.identifiers import container_compact
+from tracking.kinds import DECLARATION_KINDS, KINDS
+from tracking.models import Consignment, DeclarationLink, Event
+from tracking.signals import event_recorded
+
+CONSIGNMENT_FIELDS = (
+    "reference",
+    "container_numbers",
+    "transport_document_type",
+    "transport_document_number",
+    "port",
+    "post",
+    "expected_arrival",
+    "categories",
+    "ched_references",
+)
+
+
+def _status_refresh(*, consignment: Consignment) -> None:
+    """Recompute the cached status from the events (the events stay the truth)."""
+    from tracking.timeline import timeline_build
+
+    events = list(consignment.timeline_events.all())
+    status = timeline_build(
+        events=events,
+        categories=consignment.categories,
+        expected_arrival=consignment.expected_arrival,
+    ).status
+    Consignment.objects.filter(pk=consignment.pk).exclude(status=status).update(status=status)
+    consignment.status = status
+
+
+@transaction.atomic
+def event_record(
+    *,
+    consignment: Consignment,
+    kind: str,
+    occurred_at: datetime,
+    source: str,
+    source_event_id: str,
+    author: str = "",
+    payload: dict[str, Any] | None = None,
+) -> tuple[Event, bool]:
+    """Record one event of a consignment; returns (event, created).
+
+    Idempotent on (source, source_event_id): a second delivery returns the first event with
+    created=False and sends nothing. When created, `event_recorded` is sent inside this
+    transaction, the consignment's cached status is refreshed, and the event is published on
+    Redis after commit. Raises ValidationError for an unknown kind.
+    """
+    if kind not in KINDS:
+        raise ValidationError({"kind": _("Unknown event kind %(kind)s.") % {"kind": kind}})
+    event, created = Event.objects.get_or_create(
+        source=source,
+        source_event_id=source_event_id,
+        defaults={
+            "consignment": consignment,
+            "kind": kind,
+            "occurred_at": occurred_at,
+            "author": author[:200],
+            "payload": payload or {},
+        },
+    )
+    if not created:
+        return event, False
+    _status_refresh(consignment=consignment)
+    event_recorded.send(sender=Event, event=event)
+    company_id, event_id, consignment_id = consignment.company_id, event.pk, consignment.pk
+    transaction.on_commit(
+        lambda: live.publish(
+            company_id=company_id, event_id=event_id, consignment_id=consignment_id, kind=kind
+        )
+    )
+    return event, True
+
+
+@transaction.atomic
+def declaration_event_record(
+    *,
+    company: Company,
+    declaration_id: str,
+    mrn: str | None,
+    client_reference: str,
+    kind: str,
+    occurred_at: datetime,
+    payload: dict[str, Any],
+    source_event_id: str,
+) -> list[Event]:
+    """Record a declaration event on every consignment of `company` linked to the declaration
+    (by declaration id, by MRN once known, or by client reference); returns the events, an
+    empty list when no consignment is linked. Links learn the declaration id and MRN on the
+    way. Idempotent per consignment on source_event_id (source "GUN")."""
+    if kind not in DECLARATION_KINDS:
+        raise ValidationError(
+            {"kind": _("Unknown declaration event kind %(kind)s.") % {"kind": kind}}
+        )
+    match = Q(declaration_id=declaration_id) if declaration_id else Q(pk__in=[])
+    if mrn:
+        match |= Q(mrn=mrn)
+    if client_reference:
+        match |= Q(client_reference=client_reference)
+    links = list(
+        DeclarationLink.objects.select_for_update()
+        .filter(match, consignment__company=company)
+        .select_related("consignment")
+        .order_by("consignment_id", "pk")
+    )
+    events: list[Event] = []
+    seen: set[int] = set()
+    for link in links:
+        updates = {}
+        if declaration_id and not link.declaration_id:
+            updates["declaration_id"] = declaration_id
+        if mrn and not link.mrn:
+            updates["mrn"] = mrn
+        if updates:
+            DeclarationLink.objects.filter(pk=link.pk).update(**updates)
+        if link.consignment_id in seen:
+            continue
+        seen.add(link.consignment_id)
+        event, _created = event_record(
+            consignment=link.consignment,
+            kind=DECLARATION_KINDS[kind],
+            occurred_at=occurred_at,
+            source="GUN",
+            source_event_id=f"{source_event_id}/{link.consignment_id}",
+            author="GUN",
+            payload={**(payload or {}), **({"mrn": mrn} if mrn else {})},
+        )
+        events.append(event)
+    return events
+
+
+def _clean_values(values: dict[str, Any]) -> dict[str, Any]:
+    values = dict(values)
+    if "container_numbers" in values:
+        values["container_numbers"] = [container_compact(v) for v in values["container_numbers"]]
+    if "reference" in values and isinstance(values["reference"], str):
+        values["reference"] = values["reference"].strip()
+    return values
+
+
+def _post_check(*, consignment: Consignment) -> None:
+    post: BorderControlPost | None = consignment.post
+    if post is not None and post.port != consignment.port:
+        raise ValidationError({"post": _("This border control post is not at that port.")})
+
+
+def _links_replace(*, consignment: Consignment, declarations: list[dict[str, str]]) -> None:
+    consignment.declaration_links.all().delete()
+    for declaration in declarations:
+        link = DeclarationLink(
+            consignment=consignment,
+            declaration_id=declaration.get("declaration_id", ""),
+            mrn=declaration.get("mrn", ""),
+            client_reference=declaration.get("client_reference", ""),
+        )
+        link.full_clean(exclude=["consignment"])
+        link.save()
+
+
+@transaction.atomic
+def consignment_create(
+    *, company: Company, declarations: list[dict[str, str]] | None = None, **values: Any
+) -> Consignment:
+    """Create a consignment of `company` (validated: ISO 6346 containers, CHED references, a
+    post at the chosen port, a reference unique in the company) with its declaration links."""
+    consignment = Consignment(company=company, **_clean_values(values))
+    consignment.full_clean()
+    _post_check(consignment=consignment)
+    consignment.save()
+    _links_replace(consignment=consignment, declarations=declarations or [])
+    return consignment
+
+
+@transaction.atomic
+def consignment_update(
+    *,
+    consignment: Consignment,
+    declarations: list[dict[str, str]] | None = None,
+    **values: Any,
+) -> Consignment:
+    """Change the given fields of a consignment (same validation as creation); when
+    `declarations` is given it replaces the declaration links. Refreshes the cached status."""
+    consignment = Consignment.objects.select_for_update().get(pk=consignment.pk)
+    for name, value in _clean_values(values).items():
+        if name not in CONSIGNMENT_FIELDS:
+            raise ValidationError({name: _("This field cannot be changed.")})
+        setattr(consignment, name, value)
+    consignment.full_clean()
+    _post_check(consignment=consignment)
+    consignment.save()
+    if declarations is not None:
+        _links_replace(consignment=consignment, declarations=declarations)
+    _status_refresh(consignment=consignment)
+    return consignment
