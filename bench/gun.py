@@ -1,0 +1,327 @@
+"""GUN validation throughput through the front, against a trivial authenticated endpoint.
+
+`python -m bench.gun` starts the servers of `make run` on a fresh bench database, seeds a company
+with its API key, a SEMAE key, many 2413 DIs with large balances and anticipated declarations
+(5 items, one DI each), then measures `POST /api/v1/declarations/{id}/validate/` (a fresh
+declaration per validation) and `GET /api/v1/me/` at 1, 10 and 50 concurrent clients, and
+writes the figures into the "GUN" section of docs/PERFORMANCE.md. Every process it started is
+stopped at the end, on Ctrl-C or on error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from typing import Any
+
+from bench.common import (
+    BenchError,
+    Result,
+    Stack,
+    load,
+    machine_line,
+    say,
+    timed,
+    write_section,
+)
+
+EORI = "FR73282932000074"
+DI_COUNT = 1000
+DI_BALANCE = "10000000.000"  # kg: room for 100,000 validations of 100 kg per DI
+ITEMS = 5
+QUANTITY = "100.000"
+CONCURRENCY = (1, 10, 50)
+# (requests, seconds) bounds per run: whichever comes first ends it.
+BOUNDS = {1: (400, 8.0), 10: (2500, 12.0), 50: (5000, 15.0)}
+WARMUP = 100
+TARGET_THROUGHPUT = 300.0
+TARGET_P99_MS = 100.0
+TARGET_RATIO = 0.5
+
+
+def di_reference(n: int) -> str:
+    return f"2026-01-{n:07d}-00"
+
+
+def di_payload(n: int) -> dict[str, Any]:
+    return {
+        "code": "2413",
+        "reference": di_reference(n),
+        "status": "VAL",
+        "holder_eori": EORI,
+        "issued_on": "2026-01-12",
+        "lines": [
+            {
+                "line": 1,
+                "commodity_code": "12099180",
+                "origin_country": "MA",
+                "quantity": DI_BALANCE,
+                "unit": "KGM",
+            }
+        ],
+    }
+
+
+def declaration_payload(n: int, rng: random.Random) -> dict[str, Any]:
+    """Five items, each with one DI of the pool and a sheet that passes every check."""
+    dis = rng.sample(range(DI_COUNT), ITEMS)
+    return {
+        "client_reference": f"BENCH-{n:06d}",
+        "importer_eori": EORI,
+        "items": [
+            {
+                "item_number": i + 1,
+                "commodity_code": "1209918000",
+                "origin_country": "MA",
+                "net_mass_kg": QUANTITY,
+                "documents": [
+                    {
+                        "code": "2413",
+                        "reference": di_reference(di),
+                        "date": "2026-01-12",
+                        "imputation": {"line": 1, "quantity": QUANTITY, "unit": "KGM"},
+                    }
+                ],
+            }
+            for i, di in enumerate(dis)
+        ],
+    }
+
+
+class Bench:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.api = f"{stack.front}/api/v1"
+        self.company_key = ""
+        self.semae_key = ""
+        self.declarations: list[str] = []
+        self.next_declaration = 0
+        self.failures: list[str] = []
+
+    # -- seed --
+
+    def seed(self, declarations: int) -> None:
+        stack = self.stack
+        stack.manage("create_company", "--eori", EORI, "--name", "Bench Transit", capture=True)
+        self.company_key = stack.manage("create_api_key", "--company", EORI, capture=True).split()[
+            -1
+        ]
+        self.semae_key = stack.manage("create_api_key", "--partner", "SEMAE", capture=True).split()[
+            -1
+        ]
+        semae = {"Authorization": f"Api-Key {self.semae_key}"}
+        company = {"Authorization": f"Api-Key {self.company_key}"}
+
+        async def publish(session: Any, n: int) -> int:
+            url = f"{self.api}/partner-documents/"
+            async with session.post(url, json=di_payload(n), headers=semae) as response:
+                if response.status >= 300:
+                    self._fail(f"publish DI: {response.status} {(await response.text())[:300]}")
+                return response.status
+
+        with timed(f"published {DI_COUNT} DIs"):
+            result = load("publish", publish, clients=10, total=DI_COUNT, max_seconds=600)
+        self._require(result, DI_COUNT)
+
+        rng = random.Random(2413)
+        payloads = [declaration_payload(n, rng) for n in range(declarations)]
+        ids: list[str | None] = [None] * declarations
+
+        async def register(session: Any, n: int) -> int:
+            url = f"{self.api}/declarations/"
+            async with session.post(url, json=payloads[n], headers=company) as response:
+                body = await response.text()
+                if response.status == 201:
+                    ids[n] = json.loads(body)["id"]
+                else:
+                    self._fail(f"register: {response.status} {body[:300]}")
+                return response.status
+
+        with timed(f"registered {declarations} anticipated declarations"):
+            result = load("register", register, clients=20, total=declarations, max_seconds=900)
+        self._require(result, declarations)
+        say(result.line())
+        self.declarations = [i for i in ids if i is not None]
+
+    def _fail(self, message: str) -> None:
+        if len(self.failures) < 5:
+            self.failures.append(message)
+
+    def _require(self, result: Result, total: int) -> None:
+        if result.errors or result.requests < total:
+            raise BenchError(
+                f"seeding failed ({result.errors} errors, {result.requests}/{total} done): "
+                + "; ".join(self.failures)
+            )
+
+    # -- measure --
+
+    def validate_run(self, clients: int, total: int, seconds: float) -> Result:
+        headers = {"Authorization": f"Api-Key {self.company_key}"}
+        start = self.next_declaration
+        available = len(self.declarations) - start
+        total = min(total, available)
+        self.next_declaration += total
+
+        async def validate(session: Any, n: int) -> int:
+            declaration = self.declarations[start + n]
+            url = f"{self.api}/declarations/{declaration}/validate/"
+            async with session.post(url, json={}, headers=headers) as response:
+                body = await response.read()
+                if response.status != 200:
+                    self._fail(f"validate: {response.status} {body[:300]!r}")
+                elif n == 0 and b'"accepted"' not in body:
+                    self._fail(f"validate: not accepted: {body[:300]!r}")
+                return response.status
+
+        result = load("validate", validate, clients=clients, total=total, max_seconds=seconds)
+        self.next_declaration = start + result.requests
+        return result
+
+    def me_run(self, clients: int, total: int, seconds: float) -> Result:
+        headers = {"Authorization": f"Api-Key {self.company_key}"}
+
+        async def me(session: Any, n: int) -> int:
+            async with session.get(f"{self.api}/me/", headers=headers) as response:
+                await response.read()
+                return response.status
+
+        return load("me", me, clients=clients, total=total, max_seconds=seconds)
+
+    def query_counts(self) -> dict[str, int]:
+        """SQL statements per request, counted in process on the bench database."""
+        if self.next_declaration >= len(self.declarations):
+            return {}
+        declaration = self.declarations[self.next_declaration]
+        self.next_declaration += 1
+        script = f"""
+import json
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+client = Client(HTTP_AUTHORIZATION="Api-Key {self.company_key}")
+counts = {{}}
+for name, call in (
+    ("me", lambda: client.get("/api/v1/me/")),
+    ("validate", lambda: client.post(
+        "/api/v1/declarations/{declaration}/validate/", data={{}},
+        content_type="application/json")),
+):
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    counts[name] = len(queries)
+    counts[name + "_status"] = response.status_code
+print("COUNTS", json.dumps(counts))
+"""
+        output = self.stack.manage("shell", "-c", script, capture=True)
+        for line in output.splitlines():
+            if line.startswith("COUNTS "):
+                return json.loads(line[len("COUNTS ") :])
+        return {}
+
+
+def report(results: dict[int, tuple[Result, Result]], counts: dict[str, int]) -> str:
+    rows = [
+        "| clients | validations/s | p50 (ms) | p99 (ms) | errors | `GET /me/` req/s | "
+        "p50 (ms) | p99 (ms) | ratio |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for clients, (validate, me) in sorted(results.items()):
+        ratio = validate.throughput / me.throughput if me.throughput else 0.0
+        rows.append(
+            f"| {clients} | {validate.throughput:.0f} | {validate.p50:.1f} | {validate.p99:.1f} "
+            f"| {validate.errors}/{validate.requests} | {me.throughput:.0f} | {me.p50:.1f} | "
+            f"{me.p99:.1f} | {ratio:.0%} |"
+        )
+    top = results.get(max(results)) if results else None
+    verdict = ""
+    if top is not None:
+        validate, me = top
+        ratio = validate.throughput / me.throughput if me.throughput else 0.0
+        checks = [
+            (
+                f"≥ {TARGET_THROUGHPUT:.0f} validations/s",
+                validate.throughput >= TARGET_THROUGHPUT,
+            ),
+            (f"p99 < {TARGET_P99_MS:.0f} ms", validate.p99 < TARGET_P99_MS),
+            (f"≥ {TARGET_RATIO:.0%} of `GET /me/`", ratio >= TARGET_RATIO),
+        ]
+        verdict = f"Targets at {max(results)} clients: " + ", ".join(
+            f"{label} {'met' if ok else '**missed**'}" for label, ok in checks
+        )
+    queries = ""
+    if counts:
+        queries = (
+            f"SQL statements per request: validation {counts.get('validate', '?')}, "
+            f"`GET /me/` {counts.get('me', '?')}."
+        )
+    return "\n".join(
+        [
+            machine_line(),
+            "",
+            "`POST /api/v1/declarations/{id}/validate/` of a fresh anticipated declaration (5 "
+            f"items, 5 box-44 documents: 2413 DIs drawn from a pool of {DI_COUNT}, every check "
+            "passes, outcome `accepted`, reservations written) against `GET /api/v1/me/` (API "
+            "key authentication and one indexed read), through nginx on port 8000 to gunicorn "
+            "(sesame/gunicorn_conf.py, 2 sync workers per CPU), DEBUG off, throttling lifted, "
+            "no Celery worker running (propagation tasks queue in Redis). Load from one aiohttp "
+            "client process on the same machine, keep-alive connections; a run ends after its "
+            "request budget or time budget. Latency is per request as the client sees it.",
+            "",
+            *rows,
+            "",
+            verdict,
+            "",
+            queries,
+            "",
+            "Run again: `make bench` (all benchmarks) or `.venv/bin/python -m bench.gun`.",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gun", description=__doc__)
+    parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
+    parser.add_argument(
+        "--scale", type=float, default=1.0, help="multiply request budgets (e.g. 0.1 to try)"
+    )
+    options = parser.parse_args(argv)
+    bounds = {c: (max(20, int(n * options.scale)), s) for c, (n, s) in BOUNDS.items()}
+    needed = WARMUP + sum(n for n, _ in bounds.values()) + 1
+    try:
+        with Stack() as stack:
+            bench = Bench(stack)
+            bench.seed(needed)
+            say("warming up")
+            bench.me_run(10, WARMUP * 2, 10)
+            bench.validate_run(10, WARMUP, 10)
+            results: dict[int, tuple[Result, Result]] = {}
+            for clients in CONCURRENCY:
+                total, seconds = bounds[clients]
+                me = bench.me_run(clients, total * 2, seconds)
+                say(me.line())
+                validate = bench.validate_run(clients, total, seconds)
+                say(validate.line())
+                if validate.errors:
+                    say(f"validation errors: {validate.statuses} {bench.failures[:3]}")
+                results[clients] = (validate, me)
+            counts = bench.query_counts()
+            say(f"queries per request: {counts}")
+    except BenchError as exc:
+        say(f"cannot continue: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    text = report(results, counts)
+    print(text)
+    if not options.no_write:
+        write_section("GUN", text)
+        say("written to docs/PERFORMANCE.md (section GUN)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
