@@ -69,6 +69,13 @@ class Declaration(models.Model):
         related_name="declarations",
         verbose_name=_("border control post"),
     )
+    # The last GUN run, for every response and list without a query per declaration.
+    last_run = models.ForeignKey(
+        "GunRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # GUN_RULES §4: after an unjustified control, a rectification passing every check lifts the
+    # release block (the agent's decision stays recorded as unjustified).
+    rectified_after_control = models.BooleanField(default=False)
     # Bumped by every service that changes the declaration (optimistic checks in pages).
     version = models.PositiveIntegerField(default=1)
     lodged_by = models.CharField(_("lodged by"), max_length=200, blank=True)
@@ -102,7 +109,9 @@ class Declaration(models.Model):
     @property
     def release_blocked(self) -> bool:
         """GUN_RULES §1, §4: an open or unjustified control blocks release (BAE)."""
-        return self.control_status in (ControlStatus.OPEN, ControlStatus.UNJUSTIFIED)
+        if self.control_status == ControlStatus.OPEN:
+            return True
+        return self.control_status == ControlStatus.UNJUSTIFIED and not self.rectified_after_control
 
 
 @audited()
@@ -403,9 +412,17 @@ class LedgerEntry(models.Model):
         Declaration, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     item_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Null for a document of a remote (http) partner: it is named by code and reference.
     document = models.ForeignKey(
-        PartnerDocument, on_delete=models.PROTECT, related_name="ledger_entries"
+        PartnerDocument,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
     )
+    document_code = models.CharField(max_length=4, default="")
+    reference = models.CharField(max_length=35, default="")
+    line_number = models.PositiveIntegerField(null=True, blank=True)
     line = models.ForeignKey(
         PartnerDocumentLine,
         null=True,
