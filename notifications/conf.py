@@ -1,0 +1,28 @@
+"""Tunables of the delivery pipeline, read from the environment (typed; a bad value fails loudly).
+
+They live here rather than in sesame/settings.py because only this app reads them; a test passes
+short values to the worker process it starts through its environment.
+"""
+
+import environ
+from django.conf import settings
+
+_env = environ.Env()
+
+# How long a claimed delivery belongs to one worker; must exceed the provider timeout.
+LEASE_SECONDS = _env.float("NOTIFY_LEASE_SECONDS", default=120.0)
+# Attempts before a delivery is marked failed.
+MAX_ATTEMPTS = _env.int("NOTIFY_MAX_ATTEMPTS", default=6)
+# First retry delay; each next one doubles, with up to 50 % jitter.
+BACKOFF_SECONDS = _env.float("NOTIFY_BACKOFF_SECONDS", default=30.0)
+BACKOFF_MAX_SECONDS = _env.float("NOTIFY_BACKOFF_MAX_SECONDS", default=3600.0)
+# Socket timeout of a call to Twilio.
+TWILIO_TIMEOUT = _env.float("TWILIO_TIMEOUT", default=15.0)
+# Phone verification codes.
+CODE_TTL_SECONDS = _env.int("NOTIFY_CODE_TTL_SECONDS", default=600)
+CODE_MAX_ATTEMPTS = 5
+CODE_MAX_PER_HOUR = 5
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "NOTIFY_LEASE_SECONDS", LEASE_SECONDS))
