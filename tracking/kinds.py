@@ -5,7 +5,7 @@ through the partner API, and the shape of its payload.
 """
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _

@@ -28,11 +28,19 @@ def _client() -> redis.Redis:
     return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
 
 
-def publish(*, company_id: int, event_id: int, consignment_id: int, kind: str) -> None:
+def publish(
+    *, company_id: int, event_id: int, consignment_id: int, kind: str, occurred_at: str
+) -> None:
     """Announce an event to the stream servers; a Redis outage loses only the live push
     (clients catch up from the database with Last-Event-ID when they reconnect)."""
     message = json.dumps(
-        {"id": event_id, "consignment": consignment_id, "kind": kind, "company": company_id}
+        {
+            "id": event_id,
+            "consignment": consignment_id,
+            "kind": kind,
+            "occurred_at": occurred_at,
+            "company": company_id,
+        }
     )
     try:
         _client().publish(company_channel(company_id), message)

@@ -77,12 +77,14 @@ def event_record(
         return event, False
     _status_refresh(consignment=consignment)
     event_recorded.send(sender=Event, event=event)
-    company_id, event_id, consignment_id = consignment.company_id, event.pk, consignment.pk
-    transaction.on_commit(
-        lambda: live.publish(
-            company_id=company_id, event_id=event_id, consignment_id=consignment_id, kind=kind
-        )
-    )
+    message = {
+        "company_id": consignment.company_id,
+        "event_id": event.pk,
+        "consignment_id": consignment.pk,
+        "kind": kind,
+        "occurred_at": occurred_at.isoformat(),
+    }
+    transaction.on_commit(lambda: live.publish(**message))
     return event, True
 
 

@@ -1,0 +1,175 @@
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from sesame.models import BorderControlPost, Port
+from tracking.identifiers import (
+    container_compact,
+    validate_ched_reference,
+    validate_container_number,
+)
+from tracking.kinds import CATEGORY_CHOICES, KINDS
+from tracking.models import Consignment, Event, Status, TransportDocumentType
+from tracking.timeline import Timeline
+
+
+def _django(validator: Any) -> Any:
+    def run(value: Any) -> None:
+        try:
+            validator(value)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages, code=exc.code) from None
+
+    return run
+
+
+class ContainerField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=20, validators=[_django(validate_container_number)], **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        return container_compact(super().to_internal_value(data))
+
+
+class DeclarationLinkSerializer(serializers.Serializer):
+    declaration_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
+    mrn = serializers.RegexField(r"^[0-9A-Z]{18}$", required=False, allow_blank=True)
+    client_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
+
+    def validate(self, attrs: dict[str, str]) -> dict[str, str]:
+        if not any(attrs.values()):
+            raise serializers.ValidationError(
+                "Give a declaration id, an MRN or a client reference.", code="required"
+            )
+        return attrs
+
+
+class ConsignmentWriteSerializer(serializers.Serializer):
+    reference = serializers.CharField(max_length=35)
+    container_numbers = serializers.ListField(child=ContainerField(), max_length=50, default=list)
+    transport_document_type = serializers.ChoiceField(TransportDocumentType.choices)
+    transport_document_number = serializers.CharField(max_length=35)
+    port = serializers.ChoiceField(Port.choices)
+    post = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=BorderControlPost.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    expected_arrival = serializers.DateTimeField()
+    categories = serializers.ListField(
+        child=serializers.ChoiceField(CATEGORY_CHOICES), max_length=10, default=list
+    )
+    ched_references = serializers.ListField(
+        child=serializers.CharField(max_length=30, validators=[_django(validate_ched_reference)]),
+        max_length=20,
+        default=list,
+    )
+    declarations = DeclarationLinkSerializer(many=True, required=False, max_length=20)
+
+
+class DeclarationLinkReadSerializer(serializers.Serializer):
+    declaration_id = serializers.CharField()
+    mrn = serializers.CharField()
+    client_reference = serializers.CharField()
+
+
+class ConsignmentSerializer(serializers.ModelSerializer):
+    post = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    declarations = DeclarationLinkReadSerializer(
+        source="declaration_links", many=True, read_only=True
+    )
+
+    class Meta:
+        model = Consignment
+        fields = [
+            "id",
+            "reference",
+            "container_numbers",
+            "transport_document_type",
+            "transport_document_number",
+            "port",
+            "post",
+            "expected_arrival",
+            "categories",
+            "ched_references",
+            "declarations",
+            "status",
+            "created_at",
+            "updated_at",
+        ]
+
+
+class EventSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Event
+        fields = [
+            "id",
+            "kind",
+            "occurred_at",
+            "recorded_at",
+            "source",
+            "source_event_id",
+            "author",
+            "payload",
+        ]
+
+
+def timeline_data(timeline: Timeline) -> dict[str, Any]:
+    return {
+        "status": timeline.status,
+        "next_action": str(timeline.next_action),
+        "steps": [
+            {
+                "code": step.code,
+                "label": str(step.label),
+                "state": step.state,
+                "waiting_on": step.waiting_on,
+                "failed": step.failed,
+                "late": step.late,
+                "action": str(step.action),
+                "event": step.event.id if step.event is not None else None,
+                "occurred_at": step.event.occurred_at.isoformat() if step.event else None,
+            }
+            for step in timeline.steps
+        ],
+    }
+
+
+class ConsignmentFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(Status.choices, required=False)
+    port = serializers.ChoiceField(Port.choices, required=False)
+    arrival_from = serializers.DateField(required=False)
+    arrival_to = serializers.DateField(required=False)
+    search = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class ConsignmentKeySerializer(serializers.Serializer):
+    """How a partner names the consignment: EORI + reference, or a container, or a CHED."""
+
+    company_eori = serializers.CharField(max_length=17, required=False)
+    reference = serializers.CharField(max_length=35, required=False)
+    container_number = ContainerField(required=False)
+    ched_reference = serializers.CharField(
+        max_length=30, required=False, validators=[_django(validate_ched_reference)]
+    )
+
+    def validate(self, attrs: dict[str, str]) -> dict[str, str]:
+        by_reference = bool(attrs.get("company_eori")) and bool(attrs.get("reference"))
+        if not (by_reference or attrs.get("container_number") or attrs.get("ched_reference")):
+            raise serializers.ValidationError(
+                "Name the consignment by company_eori + reference, container_number or "
+                "ched_reference.",
+                code="required",
+            )
+        return attrs
+
+
+class PartnerEventSerializer(serializers.Serializer):
+    consignment = ConsignmentKeySerializer()
+    kind = serializers.ChoiceField(sorted(KINDS))
+    occurred_at = serializers.DateTimeField()
+    source_event_id = serializers.CharField(max_length=80)
+    author = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    payload = serializers.DictField(required=False, default=dict)

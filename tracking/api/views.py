@@ -1,0 +1,156 @@
+"""Tracking API: partners post events; companies manage and read their consignments."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sesame.api.errors import Unprocessable
+from sesame.api.pagination import Pagination
+from sesame.api.permissions import IsCompanyKey, partner_key, request_company, request_partner
+from tracking import selectors, services
+from tracking.api.serializers import (
+    ConsignmentFilterSerializer,
+    ConsignmentSerializer,
+    ConsignmentWriteSerializer,
+    EventSerializer,
+    PartnerEventSerializer,
+    timeline_data,
+)
+from tracking.kinds import KINDS, kinds_for_partner, payload_errors
+
+EVENT_PARTNERS = ("TRACES", "SIVEP", "DGCCRF", "DELTA", "PORT")
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+class KindNotAllowed(exceptions.PermissionDenied):
+    default_code = "kind_not_allowed"
+
+
+def _as_drf(exc: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError(serializers.as_serializer_error(exc))
+
+
+class PartnerEventView(APIView):
+    """A partner system reports a formality event on a consignment (idempotent on
+    source_event_id: a replay answers 200 with the first event)."""
+
+    permission_classes = [partner_key(*EVENT_PARTNERS)]
+
+    @extend_schema(request=PartnerEventSerializer, responses={201: EventSerializer})
+    def post(self, request: Request) -> Response:
+        data = PartnerEventSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values: dict[str, Any] = data.validated_data
+        partner = request_partner(request)
+        if values["kind"] not in kinds_for_partner(partner):
+            raise KindNotAllowed(
+                f"{partner} may post only: {', '.join(kinds_for_partner(partner))}."
+            )
+        if values["occurred_at"] > timezone.now() + FUTURE_TOLERANCE:
+            raise serializers.ValidationError(
+                {
+                    "occurred_at": [
+                        serializers.ErrorDetail(
+                            "More than one day in the future.", code="too_far_in_future"
+                        )
+                    ]
+                }
+            )
+        errors = payload_errors(KINDS[values["kind"]], values["payload"])
+        if errors:
+            raise serializers.ValidationError(
+                {
+                    "payload": {
+                        key: [serializers.ErrorDetail(e["message"], code=e["code"]) for e in errs]
+                        for key, errs in errors.items()
+                    }
+                }
+            )
+        consignment = selectors.consignment_find(**values["consignment"])
+        if consignment is None:
+            raise Unprocessable("No single consignment matches.", code="consignment_unknown")
+        event, created = services.event_record(
+            consignment=consignment,
+            kind=values["kind"],
+            occurred_at=values["occurred_at"],
+            source=partner,
+            source_event_id=values["source_event_id"],
+            author=values["author"] or partner,
+            payload=values["payload"],
+        )
+        return Response(
+            {**EventSerializer(event).data, "consignment": consignment.pk},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ConsignmentListView(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        parameters=[ConsignmentFilterSerializer], responses=ConsignmentSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        filters = ConsignmentFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        consignments = selectors.consignments_filter(
+            selectors.consignments_for_company(company=request_company(request)),
+            **filters.validated_data,
+        ).prefetch_related("declaration_links")
+        paginator = Pagination()
+        page = paginator.paginate_queryset(consignments, request, view=self)
+        return paginator.get_paginated_response(ConsignmentSerializer(page, many=True).data)
+
+    @extend_schema(request=ConsignmentWriteSerializer, responses={201: ConsignmentSerializer})
+    def post(self, request: Request) -> Response:
+        data = ConsignmentWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            consignment = services.consignment_create(
+                company=request_company(request), **data.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from None
+        return Response(ConsignmentSerializer(consignment).data, status=status.HTTP_201_CREATED)
+
+
+class ConsignmentDetailView(APIView):
+    permission_classes = [IsCompanyKey]
+
+    def _get(self, request: Request, pk: int) -> Any:
+        return get_object_or_404(
+            selectors.consignments_for_company(company=request_company(request)), pk=pk
+        )
+
+    @extend_schema(responses=ConsignmentSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        consignment = self._get(request, pk)
+        timeline = selectors.consignment_timeline(consignment=consignment)
+        return Response(
+            {
+                **ConsignmentSerializer(consignment).data,
+                "timeline": timeline_data(timeline),
+                "events": EventSerializer(timeline.events, many=True).data,
+            }
+        )
+
+    @extend_schema(request=ConsignmentWriteSerializer, responses=ConsignmentSerializer)
+    def patch(self, request: Request, pk: int) -> Response:
+        consignment = self._get(request, pk)
+        data = ConsignmentWriteSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        try:
+            consignment = services.consignment_update(
+                consignment=consignment, **data.validated_data
+            )
+        except DjangoValidationError as exc:
+            raise _as_drf(exc) from None
+        return Response(ConsignmentSerializer(consignment).data)
