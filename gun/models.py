@@ -442,6 +442,10 @@ class LedgerEntry(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+    # A release or imputation closes one reservation, once (the database refuses a second).
+    closes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="closed_by"
+    )
     # Set when the entry was written by a validation forced through T001: the sweep sends it.
     held = models.BooleanField(default=False)
 

@@ -1,0 +1,279 @@
+"""GUN endpoints (API.md): thin views, one service or selector each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from gun import selectors, services
+from gun.api.serializers import (
+    DeclarationFilter,
+    DeclarationInput,
+    DeclarationOutput,
+    PartnerDocumentInput,
+    PartnerDocumentOutput,
+)
+from gun.models import Declaration
+from gun.services import GunError, GunInvalid
+from sesame.api.errors import Unprocessable
+from sesame.api.pagination import Pagination
+from sesame.api.permissions import (
+    IsCompanyKey,
+    partner_key,
+    request_company,
+    request_key,
+    request_partner,
+)
+
+T = TypeVar("T")
+
+ERROR = OpenApiResponse(description="Error body: `{code, detail, errors?}`.")
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """Run a service and turn its refusals into API errors with the service's code."""
+    try:
+        return fn()
+    except GunInvalid as exc:
+        raise exceptions.ValidationError(
+            {exc.field: [exceptions.ErrorDetail(exc.detail, code=exc.code)]}
+        ) from None
+    except GunError as exc:
+        error = exceptions.APIException(exc.detail, code=exc.code)
+        error.status_code = exc.http_status
+        error.extra = exc.extra  # type: ignore[attr-defined]
+        raise error from None
+
+
+def _actor(request: Request) -> str:
+    return str(request.user)
+
+
+def _declaration_or_404(request: Request, pk: Any, *, any_company: bool = False) -> Declaration:
+    company = None if any_company else request_company(request)
+    if not any_company and company is None:
+        raise Http404
+    declaration = selectors.declaration_get(pk=pk, company=company)
+    if declaration is None:
+        raise Http404
+    return declaration
+
+
+def _declaration_response(declaration: Declaration, code: int = 200) -> Response:
+    fresh = selectors.declaration_get(pk=declaration.pk)
+    return Response(DeclarationOutput(fresh).data, status=code)
+
+
+def _gun_response(result: services.GunResult) -> Response:
+    """200 for an accepted run; 422 with the declaration and the messages for a rejected one."""
+    fresh = selectors.declaration_get(pk=result.declaration.pk)
+    body = DeclarationOutput(fresh).data
+    if result.rejected:
+        error = Unprocessable("The GUN rejected the declaration.", code="gun_rejected")
+        error.extra = dict(body)  # type: ignore[attr-defined]
+        raise error
+    return Response(body)
+
+
+def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict:
+    if not isinstance(request.data, dict):
+        raise exceptions.ValidationError(
+            {"non_field_errors": [exceptions.ErrorDetail("Send a JSON object.", code="invalid")]}
+        )
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+# --- partner documents --------------------------------------------------------------------
+
+
+class PartnerDocumentPublish(APIView):
+    permission_classes = [partner_key("SEMAE", "TRACES", "CITES")]
+
+    @extend_schema(
+        summary="Publish or update a partner document (idempotent on code + reference)",
+        request=PartnerDocumentInput,
+        responses={
+            201: PartnerDocumentOutput,
+            200: PartnerDocumentOutput,
+            400: ERROR,
+            403: ERROR,
+            409: ERROR,
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = _input(PartnerDocumentInput, request)
+        document, created = _call(
+            lambda: services.partner_document_publish(partner=request_partner(request), data=data)
+        )
+        document = selectors.partner_document_get(code=document.code, reference=document.reference)
+        return Response(
+            PartnerDocumentOutput(document).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class PartnerDocumentDetail(APIView):
+    @extend_schema(
+        summary="A partner document with its balances per line",
+        responses={200: PartnerDocumentOutput, 404: ERROR},
+    )
+    def get(self, request: Request, code: str, reference: str) -> Response:
+        document = selectors.partner_document_get(code=code, reference=reference)
+        key = request_key(request)
+        company = request_company(request)
+        visible = document is not None and (
+            (key is not None and key.partner and key.partner == document.partner)
+            or (company is not None and company.eori == document.holder_eori)
+        )
+        if not visible:
+            raise Http404
+        return Response(PartnerDocumentOutput(document).data)
+
+
+# --- declarations -------------------------------------------------------------------------
+
+
+class DeclarationList(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        summary="The company's declarations",
+        parameters=[
+            OpenApiParameter(
+                "status", str, enum=["anticipated", "validated", "released", "cancelled"]
+            ),
+            OpenApiParameter("mrn", str),
+            OpenApiParameter("control_required", bool),
+        ],
+        responses={200: DeclarationOutput(many=True), 400: ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        filters = DeclarationFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        values = filters.validated_data
+        queryset = selectors.declarations_for_company(
+            company=request_company(request),
+            status=values.get("status"),
+            mrn=values.get("mrn"),
+            control_required=values.get("control_required"),
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(DeclarationOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Register an anticipated declaration (runs the anticipation checks)",
+        request=DeclarationInput,
+        responses={201: DeclarationOutput, 400: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        data = _input(DeclarationInput, request)
+        result = _call(
+            lambda: services.declaration_register(
+                company=request_company(request), data=data, by=_actor(request)
+            )
+        )
+        return _declaration_response(result.declaration, status.HTTP_201_CREATED)
+
+
+class DeclarationDetail(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(summary="One declaration", responses={200: DeclarationOutput, 404: ERROR})
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(DeclarationOutput(_declaration_or_404(request, pk)).data)
+
+    @extend_schema(
+        summary="Replace an anticipated declaration (runs the anticipation checks again)",
+        request=DeclarationInput,
+        responses={200: DeclarationOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def put(self, request: Request, pk: Any) -> Response:
+        declaration = _declaration_or_404(request, pk)
+        data = _input(DeclarationInput, request)
+        result = _call(
+            lambda: services.declaration_replace(
+                declaration=declaration, data=data, by=_actor(request)
+            )
+        )
+        return _declaration_response(result.declaration)
+
+
+class DeclarationValidate(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        summary="Validate: 200 accepted (with an MRN), 422 rejected with the messages",
+        request=None,
+        responses={200: DeclarationOutput, 404: ERROR, 409: ERROR, 422: DeclarationOutput},
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        declaration = _declaration_or_404(request, pk)
+        return _gun_response(
+            _call(
+                lambda: services.declaration_validate(declaration=declaration, by=_actor(request))
+            )
+        )
+
+
+class DeclarationRectify(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        summary="Rectify a validated declaration before release (73000 has no effect)",
+        request=DeclarationInput,
+        responses={
+            200: DeclarationOutput,
+            400: ERROR,
+            404: ERROR,
+            409: ERROR,
+            422: DeclarationOutput,
+        },
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        declaration = _declaration_or_404(request, pk)
+        data = _input(DeclarationInput, request)
+        return _gun_response(
+            _call(
+                lambda: services.declaration_rectify(
+                    declaration=declaration, data=data, by=_actor(request)
+                )
+            )
+        )
+
+
+class DeclarationCancel(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        summary="Cancel before release (releases the reservations)",
+        request=None,
+        responses={200: DeclarationOutput, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        declaration = _declaration_or_404(request, pk)
+        _call(lambda: services.declaration_cancel(declaration=declaration, by=_actor(request)))
+        return _declaration_response(declaration)
+
+
+class DeclarationRelease(APIView):
+    permission_classes = [partner_key("DELTA")]
+
+    @extend_schema(
+        summary="Release (BAE), by DELTA-G: reservations become imputations",
+        request=None,
+        responses={200: DeclarationOutput, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        declaration = _declaration_or_404(request, pk, any_company=True)
+        _call(lambda: services.declaration_release(declaration=declaration, by=_actor(request)))
+        return _declaration_response(declaration)

@@ -1,0 +1,112 @@
+"""Reads of GUN data, shared by the API, the pages and the tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from gun.models import (
+    Control,
+    Declaration,
+    DeclarationItem,
+    GunMessage,
+    GunRun,
+    LedgerEntry,
+    PartnerDocument,
+    PartnerLink,
+    PropagationState,
+)
+
+
+def _with_details(queryset: QuerySet[Declaration]) -> QuerySet[Declaration]:
+    """Everything a declaration response shows, in a constant number of queries."""
+    return queryset.select_related("post", "last_run", "company").prefetch_related(
+        Prefetch("items", queryset=DeclarationItem.objects.prefetch_related("documents")),
+        Prefetch("last_run__messages", queryset=GunMessage.objects.order_by("order")),
+    )
+
+
+def declarations_for_company(
+    *,
+    company: Any,
+    status: str | None = None,
+    mrn: str | None = None,
+    control_required: bool | None = None,
+) -> QuerySet[Declaration]:
+    """The company's declarations, newest first, with optional filters."""
+    queryset = Declaration.objects.filter(company=company)
+    if status:
+        queryset = queryset.filter(status=status)
+    if mrn:
+        queryset = queryset.filter(mrn=mrn)
+    if control_required is not None:
+        queryset = queryset.filter(control_required=control_required)
+    return _with_details(queryset.order_by("-created_at", "-pk"))
+
+
+def declaration_get(*, pk: Any, company: Any = None) -> Declaration | None:
+    """One declaration with its details; None when absent or of another company."""
+    queryset = Declaration.objects.filter(pk=pk)
+    if company is not None:
+        queryset = queryset.filter(company=company)
+    return _with_details(queryset).first()
+
+
+def declaration_runs(*, declaration: Declaration) -> QuerySet[GunRun]:
+    """Every GUN run of a declaration, newest first, with its messages."""
+    return declaration.runs.order_by("-id").prefetch_related(
+        Prefetch("messages", queryset=GunMessage.objects.order_by("order"))
+    )
+
+
+def declaration_ledger(*, declaration: Declaration) -> QuerySet[LedgerEntry]:
+    """The declaration's ledger entries in order."""
+    return declaration.ledger_entries.order_by("id")
+
+
+def review_queue() -> QuerySet[Declaration]:
+    """Validated declarations awaiting an agent's control decision, oldest first."""
+    return _with_details(
+        Declaration.objects.filter(status="validated", control_status="open").order_by(
+            "validated_at", "pk"
+        )
+    )
+
+
+def control_open(*, declaration: Declaration) -> Control | None:
+    return declaration.controls.filter(decision="open").first()
+
+
+def partner_document_get(*, code: str, reference: str) -> PartnerDocument | None:
+    """A published document with its lines (and their balances)."""
+    return (
+        PartnerDocument.objects.filter(code=code, reference=reference)
+        .prefetch_related("lines")
+        .first()
+    )
+
+
+def partner_links() -> list[dict[str, Any]]:
+    """Each GUN partner's link state and its number of undelivered ledger entries."""
+    from django.db.models import Count
+
+    links = {link.partner: link for link in PartnerLink.objects.all()}
+    pending = dict(
+        LedgerEntry.objects.filter(state=PropagationState.PENDING)
+        .values_list("partner")
+        .annotate(n=Count("id"))
+        .values_list("partner", "n")
+    )
+    from gun.models import GunPartner
+
+    return [
+        {
+            "partner": partner,
+            "kind": links[partner].kind if partner in links else "local",
+            "up": links[partner].up if partner in links else True,
+            "since": links[partner].since if partner in links else None,
+            "pending": pending.get(partner, 0),
+        }
+        for partner in GunPartner.values
+    ]

@@ -1,0 +1,489 @@
+"""Declaration use cases: register, replace, validate, rectify, cancel, release (GUN_RULES §1-§5).
+
+Each function is one transaction. Those that move quantities lock, in this order, the
+declaration row, then the partner documents, then their lines (each in primary-key order),
+under ``lock_timeout``; a lock that cannot be had is retried a few times, then ``GunBusy``.
+Tracking events are recorded inside the transaction; propagation to remote partners is
+enqueued after commit.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from gun import ledger, tracking_link
+from gun.engine import make_mrn
+from gun.models import (
+    Control,
+    ControlStatus,
+    Declaration,
+    DeclarationItem,
+    DeclarationStatus,
+    GunRun,
+    ItemDocument,
+    LedgerEntry,
+    LedgerPhase,
+)
+from gun.services.errors import GunBusy, GunConflict, StatusConflict
+from gun.services.runs import (
+    GunCheck,
+    PartnerLookup,
+    engine_declaration_from_data,
+    engine_declaration_from_db,
+    gun_check,
+    messages_payload,
+    run_record,
+)
+
+LOCK_TIMEOUT_MS = 2000
+LOCK_ATTEMPTS = 4
+RETRYABLE_SQLSTATES = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GunResult:
+    """What a GUN-running service returns: the declaration and the run it just recorded."""
+
+    declaration: Declaration
+    run: GunRun
+
+    @property
+    def rejected(self) -> bool:
+        return self.run.outcome == "rejected"
+
+
+def who(by: Any) -> str:
+    """A readable actor label: a user's email, an API key's owner, or the string given."""
+    if by is None:
+        return ""
+    if isinstance(by, str):
+        return by[:200]
+    email = getattr(by, "email", None)
+    if email:
+        return str(email)[:200]
+    return str(by)[:200]
+
+
+def _locked(fn: Callable[[], T]) -> T:
+    """Run ``fn`` in a transaction with a lock time-out; retry on lock time-out or deadlock."""
+    for attempt in range(LOCK_ATTEMPTS):
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}")
+                return fn()
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "pgcode", None) not in RETRYABLE_SQLSTATES:
+                raise
+            time.sleep(0.05 * (2**attempt) * (0.5 + random.random()))  # noqa: S311
+        except IntegrityError as exc:
+            if "gun_line_" in str(exc) or "gun_reservation_" in str(exc):
+                # GUN_RULES §5: the database refused a balance the locks should have protected.
+                raise GunConflict(
+                    "balance_exceeded", "The document's balance does not cover this."
+                ) from exc
+            raise
+    raise GunBusy()
+
+
+def _lock_declaration(pk: Any) -> Declaration:
+    return Declaration.objects.select_for_update(of=("self",)).select_related("company").get(pk=pk)
+
+
+def _store_items(declaration: Declaration, data: Mapping[str, Any]) -> None:
+    """Replace the declaration's items and documents (three queries whatever their number)."""
+    declaration.items.all().delete()
+    items = DeclarationItem.objects.bulk_create(
+        DeclarationItem(
+            declaration=declaration,
+            item_number=item["item_number"],
+            commodity_code=item["commodity_code"],
+            origin_country=item["origin_country"],
+            net_mass_kg=item["net_mass_kg"],
+        )
+        for item in data["items"]
+    )
+    documents = []
+    for row, item in zip(items, data["items"], strict=True):
+        for position, document in enumerate(item.get("documents", [])):
+            sheet = document.get("imputation")
+            values = {f"imputation_{k}": v for k, v in (sheet or {}).items()}
+            if "imputation_line" in values:
+                values["imputation_line_number"] = values.pop("imputation_line")
+            documents.append(
+                ItemDocument(
+                    item=row,
+                    position=position,
+                    code=document["code"],
+                    reference=document["reference"],
+                    date=document.get("date"),
+                    has_imputation=sheet is not None,
+                    **values,
+                )
+            )
+    ItemDocument.objects.bulk_create(documents)
+
+
+def _apply_header(declaration: Declaration, data: Mapping[str, Any]) -> None:
+    declaration.client_reference = data["client_reference"]
+    declaration.importer_eori = data["importer_eori"]
+    declaration.special_mentions = list(data.get("special_mentions") or [])
+    declaration.post = data.get("post")
+
+
+def _event(declaration: Declaration, kind: str, run: GunRun | None, payload: dict) -> None:
+    suffix = f"run-{run.pk}" if run is not None else f"v{declaration.version}"
+    tracking_link.declaration_event(
+        declaration=declaration,
+        kind=kind,
+        source_event_id=f"gun:{declaration.pk}:{suffix}:{kind}",
+        payload=payload,
+    )
+
+
+def _run_payload(declaration: Declaration, check: GunCheck) -> dict:
+    return {
+        "declaration_id": str(declaration.pk),
+        "client_reference": declaration.client_reference,
+        "mrn": declaration.mrn,
+        "stage": check.outcome.stage,
+        "outcome": check.outcome.outcome,
+        "control_required": check.outcome.control_required,
+        "messages": messages_payload(check),
+    }
+
+
+def _propagate_after_commit(entries: list[LedgerEntry], remote: set[str]) -> None:
+    """Enqueue delivery to remote partners once committed; held entries wait for the sweep."""
+    partners = sorted({e.partner for e in entries if e.partner in remote and not e.held})
+    if not partners:
+        return
+    from gun.tasks import propagate_partner
+
+    for partner in partners:
+        transaction.on_commit(lambda p=partner: propagate_partner.delay(p))
+
+
+def _next_mrn() -> str:
+    """A fresh MRN: year, FR, a 12-digit serial from a PostgreSQL sequence, R, check."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('gun_mrn_serial')")
+        (serial,) = cursor.fetchone()
+    return make_mrn(year=timezone.now().year, serial=f"{serial:012d}")
+
+
+def _bump(declaration: Declaration, *, old_status: str, **changes: Any) -> None:
+    """Conditional update: the declaration must still be in ``old_status``, else 409."""
+    changes.setdefault("updated_at", timezone.now())
+    updated = Declaration.objects.filter(pk=declaration.pk, status=old_status).update(
+        version=F("version") + 1, **changes
+    )
+    if updated != 1:
+        current = Declaration.objects.filter(pk=declaration.pk).values_list("status", flat=True)
+        raise StatusConflict(next(iter(current), old_status), "changed concurrently")
+    for name, value in changes.items():
+        setattr(declaration, name, value)
+    declaration.version += 1
+
+
+# --- anticipation ----------------------------------------------------------------------------
+
+
+def declaration_register(*, company: Any, data: Mapping[str, Any], by: Any) -> GunResult:
+    """Register an anticipated declaration and run the anticipation checks (informative: the
+    declaration is registered whatever the messages). One transaction: declaration, items,
+    run, and the ``declaration_lodged`` tracking event."""
+    engine_declaration = engine_declaration_from_data(data)
+    lookup = PartnerLookup.for_declaration(engine_declaration, None)
+    lookup.prefetch_remote(engine_declaration)
+    with transaction.atomic():
+        declaration = Declaration(company=company, lodged_by=who(by))
+        _apply_header(declaration, data)
+        declaration.save()
+        _store_items(declaration, data)
+        check = gun_check(declaration=engine_declaration, lookup=lookup, stage="anticipation")
+        run = run_record(declaration=declaration, check=check, by=who(by))
+        declaration.save(update_fields=["last_run"])
+        _event(declaration, "declaration_lodged", run, _run_payload(declaration, check))
+    return GunResult(declaration, run)
+
+
+def declaration_replace(*, declaration: Declaration, data: Mapping[str, Any], by: Any) -> GunResult:
+    """Replace an anticipated declaration's content and run anticipation again.
+
+    409 ``status_<status>`` unless anticipated. Nothing is reserved, so no document is locked.
+    """
+    engine_declaration = engine_declaration_from_data(data)
+    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
+    lookup.prefetch_remote(engine_declaration)
+    with transaction.atomic():
+        locked = _lock_declaration(declaration.pk)
+        if locked.status != DeclarationStatus.ANTICIPATED:
+            raise StatusConflict(locked.status, "replaced")
+        _apply_header(locked, data)
+        locked.version += 1
+        locked.save()
+        _store_items(locked, data)
+        check = gun_check(declaration=engine_declaration, lookup=lookup, stage="anticipation")
+        run = run_record(declaration=locked, check=check, by=who(by))
+        locked.save(update_fields=["last_run"])
+        _event(locked, "declaration_lodged", run, _run_payload(locked, check))
+    return GunResult(locked, run)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def declaration_validate(
+    *,
+    declaration: Declaration,
+    by: Any,
+    lock: bool = True,
+    after_check: Callable[[], None] | None = None,
+) -> GunResult:
+    """Run the validation checks; when accepted (with or without control, GUN_RULES §4) reserve
+    the documents (§5) and assign a unique MRN, all in one transaction.
+
+    Guarantees: quantities are checked under the documents' locks, so of two validations racing
+    for the last kilograms exactly one wins and the other is rejected with F033; balances never
+    go negative nor above the initial quantity (database CHECKs). A rejected run leaves the
+    declaration anticipated with its run recorded. 409 ``status_<status>`` unless anticipated;
+    409 ``busy`` when the documents stay locked.
+
+    ``lock=False`` and ``after_check`` exist only for the test proving the race without locks.
+    """
+    engine_declaration = engine_declaration_from_db(declaration)
+    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
+    lookup.prefetch_remote(engine_declaration)
+    actor = who(by)
+
+    def attempt() -> tuple[GunResult, list[LedgerEntry]]:
+        current = _lock_declaration(declaration.pk)
+        if current.status != DeclarationStatus.ANTICIPATED:
+            raise StatusConflict(current.status, "validated")
+        content = engine_declaration_from_db(current)
+        lookup.unknown.clear()
+        locked = ledger.documents_lock(ledger.declaration_keys(content), lock=lock)
+        check = gun_check(declaration=content, lookup=lookup, stage="validation")
+        if after_check is not None:
+            after_check()
+        run = run_record(declaration=current, check=check, by=actor)
+        if check.outcome.rejected:
+            _bump(current, old_status=DeclarationStatus.ANTICIPATED, last_run=run)
+            _event(current, "declaration_rejected", run, _run_payload(current, check))
+            return GunResult(current, run), []
+        movements = ledger.plan_reservations(
+            declaration=content,
+            declaration_id=current.pk,
+            locked=locked,
+            local_partners=lookup.local_partners,
+            unknown=lookup.unknown,
+            unavailable_partners=lookup.unavailable,
+            own={},
+        )
+        entries = ledger.ledger_reserve(
+            declaration=current,
+            movements=movements,
+            who=actor,
+            operation=f"v{current.version}",
+            remote_partners=lookup.remote_partners,
+        )
+        control = check.outcome.control_required
+        _bump(
+            current,
+            old_status=DeclarationStatus.ANTICIPATED,
+            status=DeclarationStatus.VALIDATED,
+            mrn=_next_mrn(),
+            validated_at=timezone.now(),
+            control_required=control,
+            control_status=ControlStatus.OPEN if control else ControlStatus.NONE,
+            last_run=run,
+        )
+        if control:
+            Control.objects.create(declaration=current, run=run)
+        _event(current, "declaration_validated", run, _run_payload(current, check))
+        return GunResult(current, run), entries
+
+    result, entries = _locked(attempt)
+    _after(entries, lookup.remote_partners)
+    return result
+
+
+def _after(entries: list[LedgerEntry], remote: set[str]) -> None:
+    # The transaction is committed (or we run inside the caller's): enqueue after commit.
+    _propagate_after_commit(entries, remote)
+
+
+# --- rectification ----------------------------------------------------------------------------
+
+
+def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by: Any) -> GunResult:
+    """Rectify a validated declaration before release (GUN_RULES §1, §4, §5).
+
+    Runs the rectification stage (73000 has no effect): any live message rejects and nothing
+    changes but the recorded run. Accepted: the content is replaced and the reservations with
+    it, atomically; the declaration's own previous reservation counts as available. After an
+    unjustified control, an accepted rectification lifts the release block.
+    409 ``status_<status>`` unless validated.
+    """
+    engine_declaration = engine_declaration_from_data(data)
+    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
+    lookup.prefetch_remote(engine_declaration)
+    actor = who(by)
+
+    def attempt() -> tuple[GunResult, list[LedgerEntry]]:
+        current = _lock_declaration(declaration.pk)
+        if current.status != DeclarationStatus.VALIDATED:
+            raise StatusConflict(current.status, "rectified")
+        previous = ledger.open_reservations(declaration=current)
+        keys = ledger.declaration_keys(engine_declaration) | {
+            (e.document_code, e.reference) for e in previous
+        }
+        lookup.unknown.clear()
+        locked = ledger.documents_lock(keys)
+        own = ledger.own_reservations(declaration=current)
+        check = gun_check(declaration=engine_declaration, lookup=lookup, stage="rectification")
+        run = run_record(declaration=current, check=check, by=actor)
+        if check.outcome.rejected:
+            _bump(current, old_status=DeclarationStatus.VALIDATED, last_run=run)
+            _event(current, "declaration_rejected", run, _run_payload(current, check))
+            return GunResult(current, run), []
+        operation = f"v{current.version}"
+        closed = ledger.ledger_close(
+            declaration=current,
+            reservations=previous,
+            phase=LedgerPhase.RELEASE,
+            who=actor,
+            operation=operation,
+            remote_partners=lookup.remote_partners,
+        )
+        movements = ledger.plan_reservations(
+            declaration=engine_declaration,
+            declaration_id=current.pk,
+            locked=locked,
+            local_partners=lookup.local_partners,
+            unknown=lookup.unknown,
+            unavailable_partners=lookup.unavailable,
+            own=own,
+        )
+        reserved = ledger.ledger_reserve(
+            declaration=current,
+            movements=movements,
+            who=actor,
+            operation=operation,
+            remote_partners=lookup.remote_partners,
+        )
+        _apply_header(current, data)
+        current.save(
+            update_fields=["client_reference", "importer_eori", "special_mentions", "post"]
+        )
+        _store_items(current, data)
+        changes: dict[str, Any] = {"last_run": run}
+        if current.control_status == ControlStatus.UNJUSTIFIED:
+            changes["rectified_after_control"] = True
+        _bump(current, old_status=DeclarationStatus.VALIDATED, **changes)
+        _event(current, "declaration_validated", run, _run_payload(current, check))
+        return GunResult(current, run), closed + reserved
+
+    result, entries = _locked(attempt)
+    _after(entries, lookup.remote_partners)
+    return result
+
+
+# --- cancel and release -----------------------------------------------------------------------
+
+
+def _close_all(current: Declaration, *, phase: str, actor: str) -> list[LedgerEntry]:
+    from gun.adapters import adapters_for
+
+    previous = ledger.open_reservations(declaration=current)
+    ledger.documents_lock({(e.document_code, e.reference) for e in previous})
+    remote = {
+        p for p, a in adapters_for({e.partner for e in previous}).items() if a.kind != "local"
+    }
+    # An entry already written as pending for a partner stays remote for its closing too.
+    remote |= {e.partner for e in previous if e.state != "sent" or e.document_id is None}
+    entries = ledger.ledger_close(
+        declaration=current,
+        reservations=previous,
+        phase=phase,
+        who=actor,
+        operation=f"v{current.version}",
+        remote_partners=remote,
+    )
+    _propagate_after_commit(entries, remote)
+    return entries
+
+
+def declaration_cancel(*, declaration: Declaration, by: Any) -> Declaration:
+    """Cancel an anticipated or validated declaration (before release); a validated one's
+    reservations are released (GUN_RULES §5). 409 ``status_<status>`` once released/cancelled."""
+    actor = who(by)
+
+    def attempt() -> Declaration:
+        current = _lock_declaration(declaration.pk)
+        if current.status not in (DeclarationStatus.ANTICIPATED, DeclarationStatus.VALIDATED):
+            raise StatusConflict(current.status, "cancelled")
+        old = current.status
+        if old == DeclarationStatus.VALIDATED:
+            _close_all(current, phase=LedgerPhase.RELEASE, actor=actor)
+        changes: dict[str, Any] = {
+            "status": DeclarationStatus.CANCELLED,
+            "cancelled_at": timezone.now(),
+        }
+        if current.control_status == ControlStatus.OPEN:
+            Control.objects.filter(declaration=current, decision="open").update(
+                decision="unjustified", decided_at=timezone.now(), comment="cancelled"
+            )
+            changes["control_status"] = ControlStatus.UNJUSTIFIED
+        _bump(current, old_status=old, **changes)
+        return current
+
+    return _locked(attempt)
+
+
+def declaration_release(*, declaration: Declaration, by: Any) -> Declaration:
+    """Grant release (BAE): reservations become imputations for good; a reusable document whose
+    imputed quantity reaches its initial quantity becomes EPU (GUN_RULES §5).
+
+    409 ``status_<status>`` unless validated; 409 ``control_open`` / ``control_unjustified``
+    while a control blocks release (GUN_RULES §1, §4).
+    """
+    actor = who(by)
+
+    def attempt() -> Declaration:
+        current = _lock_declaration(declaration.pk)
+        if current.status != DeclarationStatus.VALIDATED:
+            raise StatusConflict(current.status, "released")
+        if current.release_blocked:
+            raise GunConflict(
+                f"control_{current.control_status}",
+                "A customs control blocks the release of this declaration.",
+                control_status=current.control_status,
+            )
+        _close_all(current, phase=LedgerPhase.IMPUTE, actor=actor)
+        _bump(
+            current,
+            old_status=DeclarationStatus.VALIDATED,
+            status=DeclarationStatus.RELEASED,
+            released_at=timezone.now(),
+        )
+        _event(
+            current,
+            "declaration_released",
+            None,
+            {"declaration_id": str(current.pk), "mrn": current.mrn, "by": actor},
+        )
+        return current
+
+    return _locked(attempt)
