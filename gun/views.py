@@ -1,0 +1,211 @@
+"""GUN pages: the agents' review queue and decisions, operators' declarations and documents,
+partner link status. Thin: parse, call one selector or service, render.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from gun import queries
+from gun.forms import ControlDecisionForm, DeclarationFilterForm, QueueFilterForm
+from gun.models import Declaration
+from sesame.access import agent_required, member_required
+
+PAGE_SIZE = 25
+
+
+def _page(request: HttpRequest, queryset: Any) -> Any:
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+def _service_error_text(exc: Exception) -> str:
+    """A service refusal as one sentence for a message (ValidationError, 409-like errors)."""
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    detail = getattr(exc, "detail", None)
+    return str(detail if detail is not None else exc) or _("The action was refused.")
+
+
+def _service_errors() -> tuple[type[Exception], ...]:
+    """Exceptions by which the GUN services refuse an action (shown as messages, never 500)."""
+    from rest_framework.exceptions import APIException
+
+    errors: list[type[Exception]] = [ValidationError, PermissionDenied, APIException]
+    try:
+        from gun import services
+    except ImportError:  # pragma: no cover - services not installed
+        return tuple(errors)
+    for name in ("GunError", "ServiceError", "StatusConflict", "Conflict", "Busy"):
+        error = getattr(services, name, None)
+        if isinstance(error, type) and issubclass(error, Exception):
+            errors.append(error)
+    return tuple(errors)
+
+
+# --- agents ------------------------------------------------------------------------------
+
+
+@agent_required
+@require_GET
+def review_queue(request: HttpRequest) -> HttpResponse:
+    """Declarations under control, by default the agent's post and open controls."""
+    agent = request.agent  # type: ignore[attr-defined]
+    data = request.GET.copy()
+    data.setdefault("post", agent.post.code)
+    data.setdefault("status", "open")
+    form = QueueFilterForm(data)
+    if not form.is_valid():
+        return render(request, "gun/review_queue.html", {"form": form, "page": None}, status=400)
+    post = form.cleaned_data["post"]
+    status = form.cleaned_data["status"] or "open"
+    queryset = queries.review_queue(
+        post_id=post.pk if post else None, status=None if status == "all" else status
+    )
+    query = data.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "gun/review_queue.html",
+        {"form": form, "page": _page(request, queryset), "query": query.urlencode()},
+    )
+
+
+def _review_context(declaration: Declaration, form: ControlDecisionForm | None) -> dict:
+    detail = queries.declaration_detail(declaration=declaration, show_all_balances=True)
+    return {
+        "declaration": declaration,
+        "detail": detail,
+        "form": form or ControlDecisionForm(),
+        "can_decide": declaration.control_status == "open" and declaration.status == "validated",
+        "can_release": declaration.status == "validated" and not declaration.release_blocked,
+    }
+
+
+def _declaration_for_review(pk: Any) -> Declaration:
+    declaration = queries.declaration_for_review(pk=pk)
+    if declaration is None:
+        raise Http404
+    return declaration
+
+
+@agent_required
+@require_GET
+def review_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    declaration = _declaration_for_review(pk)
+    return render(request, "gun/review_detail.html", _review_context(declaration, None))
+
+
+@agent_required
+@require_POST
+def review_decide(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Record `justified` or `unjustified` (comment required) through the control service."""
+    declaration = _declaration_for_review(pk)
+    form = ControlDecisionForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request, "gun/review_detail.html", _review_context(declaration, form), status=400
+        )
+    from gun import services
+
+    try:
+        services.control_decide(
+            declaration=declaration,
+            decision=form.cleaned_data["decision"],
+            comment=form.cleaned_data["comment"],
+            by=request.user,
+        )
+    except _service_errors() as exc:
+        messages.error(request, _service_error_text(exc))
+    else:
+        messages.success(request, _("Decision recorded."))
+    return redirect("gun:review-detail", pk=declaration.pk)
+
+
+@agent_required
+@require_POST
+def review_release(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Grant release (BAE) through the release service; a refusal is shown as a message."""
+    declaration = _declaration_for_review(pk)
+    from gun import services
+
+    try:
+        services.declaration_release(declaration=declaration, by=request.user)
+    except _service_errors() as exc:
+        messages.error(request, _service_error_text(exc))
+    else:
+        messages.success(request, _("Release (BAE) granted."))
+    return redirect("gun:review-detail", pk=declaration.pk)
+
+
+# --- operators ---------------------------------------------------------------------------
+
+
+@member_required
+@require_GET
+def declaration_list(request: HttpRequest) -> HttpResponse:
+    company = request.membership.company  # type: ignore[attr-defined]
+    form = DeclarationFilterForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request, "gun/declaration_list.html", {"form": form, "page": None}, status=400
+        )
+    queryset = queries.declarations_of_company(
+        company=company, status=form.cleaned_data["status"], search=form.cleaned_data["q"]
+    )
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "gun/declaration_list.html",
+        {"form": form, "page": _page(request, queryset), "query": query.urlencode()},
+    )
+
+
+@member_required
+@require_GET
+def declaration_detail(request: HttpRequest, pk: Any) -> HttpResponse:
+    """Another company's declaration is 404: its existence is not revealed."""
+    company = request.membership.company  # type: ignore[attr-defined]
+    declaration = queries.declaration_of_company(company=company, pk=pk)
+    if declaration is None:
+        raise Http404
+    detail = queries.declaration_detail(declaration=declaration, show_all_balances=False)
+    return render(
+        request,
+        "gun/declaration_detail.html",
+        {"declaration": declaration, "detail": detail, "company": company},
+    )
+
+
+@member_required
+@require_GET
+def partner_documents(request: HttpRequest) -> HttpResponse:
+    """Documents held by the company's EORI, with their balances and holders."""
+    company = request.membership.company  # type: ignore[attr-defined]
+    page = _page(request, queries.partner_documents_of_holder(eori=company.eori))
+    documents = list(page.object_list)
+    balances = queries.document_balances(documents)
+    rows = [(document, balances.get(document.pk, [])) for document in documents]
+    return render(
+        request,
+        "gun/partner_documents.html",
+        {"page": page, "rows": rows, "company": company},
+    )
+
+
+# --- everyone ----------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def partner_links(request: HttpRequest) -> HttpResponse:
+    return render(request, "gun/partner_links.html", {"links": queries.partner_link_statuses()})
