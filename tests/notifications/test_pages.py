@@ -22,7 +22,7 @@ def two_members():
 
 
 def test_the_inbox_lists_only_my_notifications(client, two_members, django_assert_max_num_queries):
-    me, them = two_members
+    me, _them = two_members
     client.force_login(me)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("notifications:inbox"))
