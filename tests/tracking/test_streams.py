@@ -63,7 +63,7 @@ def test_resume_with_last_event_id_misses_nothing_and_repeats_nothing(uvicorn_se
 
 
 def test_heartbeats_are_comments_without_id(uvicorn_server, member):
-    company, user = member
+    _company, user = member
     stream = SSE(uvicorn_server.url, "/streams/company/", session_cookie(user))
     stream.frame()  # retry + connected
     ping = stream.frame()
