@@ -1,0 +1,226 @@
+"""Notifications benchmark: N events fanned out to users with SMS and email enabled, delivered by
+a real Celery worker to the local fake Twilio and a real local SMTP server.
+
+`python -m bench.notify [--events N] [--users U] [--concurrency C]`. The events are recorded
+first (the tasks wait in Redis), then a worker is started and the drain is timed. Checks that no
+delivery is lost or doubled (every SMS reached the fake exactly once, every email the SMTP server
+exactly once) and writes the "Notifications" section of docs/PERFORMANCE.md.
+Database: NOTIFY_BENCH_DATABASE (sesame_notify_bench), Redis db NOTIFY_BENCH_REDIS_DB (4).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE_DB = os.environ.get("DATABASE_URL", "postgres://sesame:sesame@127.0.0.1:54329/sesame")
+BASE_REDIS = os.environ.get("REDIS_URL", "redis://127.0.0.1:63799/0")
+
+
+def _setup_env() -> dict[str, str]:
+    db_name = os.environ.get("NOTIFY_BENCH_DATABASE", "sesame_notify_bench")
+    redis_db = os.environ.get("NOTIFY_BENCH_REDIS_DB", "4")
+    database_url = urlunparse(urlparse(BASE_DB)._replace(path=f"/{db_name}"))
+    redis_url = urlunparse(urlparse(BASE_REDIS)._replace(path=f"/{redis_db}"))
+    import psycopg2
+
+    admin = urlparse(database_url)
+    conn = psycopg2.connect(
+        host=admin.hostname,
+        port=admin.port,
+        user=admin.username,
+        password=admin.password,
+        dbname="postgres",
+    )
+    conn.autocommit = True
+    with conn.cursor() as cursor:
+        cursor.execute(f'DROP DATABASE IF EXISTS "{db_name}"')
+        cursor.execute(f'CREATE DATABASE "{db_name}"')
+    conn.close()
+    env = {
+        "SESAME_DEV": "1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "DJANGO_SETTINGS_MODULE": "sesame.settings",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    return env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.notify")
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--users", type=int, default=1)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+
+    from bench.common import machine_line, say, write_section
+
+    env = _setup_env()
+    import django
+
+    django.setup()
+    import redis
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    call_command("migrate", verbosity=0)
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+    from notifications.models import Delivery, Profile
+    from sesame.models import Company, Membership, User
+    from tests.notifications.fakes import FakeTwilio, SmtpSink
+    from tracking.models import Consignment
+    from tracking.services import event_record
+
+    twilio, smtp = FakeTwilio(), SmtpSink()
+    company = Company.objects.create(eori="FR732829320", name="Bench forwarder")
+    users = []
+    for i in range(args.users):
+        user = User.objects.create_user(email=f"bench{i}@example.org", language="fr")
+        Membership.objects.create(user=user, company=company, role="operator")
+        Profile.objects.create(user=user, phone=f"+3361{i:07d}", phone_verified_at=timezone.now())
+        users.append(user)
+    consignments = [
+        Consignment.objects.create(
+            company=company,
+            reference=f"BENCH-{i:04d}",
+            transport_document_type="bl",
+            transport_document_number=f"BL{i}",
+            port="FRLEH",
+            expected_arrival=timezone.now(),
+        )
+        for i in range(max(1, args.events // 50))
+    ]
+    say(f"recording {args.events} events for {args.users} user(s)...")
+    started = time.monotonic()
+    for i in range(args.events):
+        event_record(
+            consignment=consignments[i % len(consignments)],
+            kind="declaration_rejected",
+            occurred_at=timezone.now(),
+            source="DELTA",
+            source_event_id=f"bench-{i}",
+        )
+    record_seconds = time.monotonic() - started
+    providers = Delivery.objects.filter(channel__in=["sms", "email"])
+    expected_sms = args.events * args.users
+    say(f"recorded in {record_seconds:.1f}s; {providers.count()} SMS+email rows; starting worker")
+
+    log = ROOT / ".local" / "bench-notify-worker.log"
+    log.parent.mkdir(exist_ok=True)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sesame",
+            "worker",
+            "-l",
+            "warning",
+            "--concurrency",
+            str(args.concurrency),
+            "--pool",
+            "prefork",
+            "--without-mingle",
+            "--without-gossip",
+            "-n",
+            f"bench-notify-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            **env,
+            "TWILIO_BASE_URL": twilio.url,
+            "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
+            "PYTHONUNBUFFERED": "1",
+        },
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        drain_start = time.monotonic()
+        total = providers.count()
+        while True:
+            done = providers.filter(status__in=["queued", "sent", "failed"]).count()
+            if done >= total:
+                break
+            if worker.poll() is not None:
+                say(f"worker exited; see {log}")
+                return 1
+            if time.monotonic() - drain_start > 1800:
+                say("timed out")
+                return 1
+            time.sleep(0.5)
+        drain = time.monotonic() - drain_start
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(30)
+    first_sent = providers.order_by("sent_at").values_list("sent_at", flat=True).first()
+    last_sent = providers.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    window = (last_sent - first_sent).total_seconds() if first_sent and last_sent else drain
+    sms_count = len(twilio.messages)
+    emails = Counter(m["Message-ID"] for m in smtp.messages)
+    sms_sids = Counter(m["sid"] for m in twilio.messages)
+    failed = providers.filter(status="failed").count()
+    per_phone = Counter(m["to"] for m in twilio.messages)
+    doubled = sum(1 for c in per_phone.values() if c > args.events)
+    lost_sms = expected_sms - sms_count
+    lost_email = expected_sms - len(emails)
+    doubled_email = sum(c - 1 for c in emails.values())
+    ok = (
+        lost_sms == 0
+        and doubled == 0
+        and lost_email == 0
+        and doubled_email == 0
+        and failed == 0
+        and set(sms_sids.values()) == {1}
+    )
+    say(f"{total} deliveries in {drain:.1f}s ({total / window:.0f}/s between first and last send)")
+    body = f"""
+`python -m bench.notify --events {args.events} --users {args.users} --concurrency \
+{args.concurrency}`: {args.events} tracking events recorded through `tracking.services.event_record`
+(outbox rows written in the same transaction), each fanned out to {args.users} user(s) with SMS
+and email enabled; then one Celery worker (prefork, concurrency {args.concurrency}) drains the
+outbox to the local fake Twilio (real `twilio` client over HTTP) and a real local SMTP server
+(aiosmtpd), all on this machine.
+
+{machine_line()}
+
+| measure | value |
+| --- | --- |
+| events recorded (with their outbox rows) | {args.events} in {record_seconds:.1f} s \
+({args.events / record_seconds:.0f} events/s) |
+| SMS + email deliveries | {total} |
+| drain time (worker start to last row done) | {drain:.1f} s |
+| deliveries/s (first to last send) | {total / window:.0f} |
+| SMS/s (SMS over the same window) | {expected_sms / window:.0f} |
+| SMS received by the fake Twilio | {sms_count} (expected {expected_sms}; lost {lost_sms}, \
+doubled {doubled}) |
+| emails received by the SMTP server | {len(emails)} distinct (lost {lost_email}, doubled \
+{doubled_email}) |
+| failed deliveries | {failed} |
+
+Each SMS and each email is one Celery task claim (conditional UPDATE with a lease), one Attempt
+row, one provider call and one UPDATE storing the provider id; SMS and email share the worker
+processes, so the SMS rate is measured while the same number of emails is being sent. Target:
+≥ 200 SMS/s.
+"""
+    write_section("Notifications", body)
+    say("0 lost, 0 doubled" if ok else "LOST OR DOUBLED DELIVERIES — see docs/PERFORMANCE.md")
+    twilio.close()
+    smtp.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
