@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from gun.engine import PROFILES
 from gun.models import (
     CheckMode,
+    CheckModeChoice,
     Control,
     Declaration,
     DeclarationItem,
@@ -24,6 +25,8 @@ from gun.models import (
     PartnerDocumentLine,
     PartnerLink,
 )
+from gun.services import check_mode_set
+from gun.services.controls import NEVER_PASSIVE
 
 
 def _profile_choices() -> list[tuple[str, str]]:
@@ -55,6 +58,12 @@ class CheckModeForm(forms.ModelForm):
                 _("Profile %(profile)s has no check %(check)s; its checks: %(checks)s.")
                 % {"profile": profile.code, "check": check, "checks": ", ".join(profile.checks)},
             )
+        elif data.get("mode") == CheckModeChoice.PASSIVE and check in NEVER_PASSIVE:
+            self.add_error(
+                "check_code",
+                _("%(check)s protects the quantities of the ledger: it always stays live.")
+                % {"check": check},
+            )
         return data
 
 
@@ -63,12 +72,14 @@ class CheckModeAdmin(admin.ModelAdmin):
     form = CheckModeForm
     list_display = ["profile_code", "check_code", "mode", "updated_at", "updated_by"]
     list_filter = ["mode", "profile_code"]
-    list_editable = ["mode"]
     readonly_fields = ["updated_at", "updated_by"]
 
     def save_model(self, request: HttpRequest, obj: CheckMode, form: Any, change: bool) -> None:
-        obj.updated_by = str(request.user)
-        super().save_model(request, obj, form, change)
+        # Through the service, which owns the rules (the form has checked them already).
+        saved = check_mode_set(
+            profile_code=obj.profile_code, check_code=obj.check_code, mode=obj.mode, by=request.user
+        )
+        obj.pk = saved.pk
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -8,16 +8,16 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from gun import queries
+from gun import queries, services
 from gun.forms import ControlDecisionForm, DeclarationFilterForm, QueueFilterForm
-from gun.models import Declaration
+from gun.models import Declaration, DeclarationStatus
+from gun.services import GunError
 from sesame.access import agent_required, member_required
 
 PAGE_SIZE = 25
@@ -27,28 +27,25 @@ def _page(request: HttpRequest, queryset: Any) -> Any:
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
-def _service_error_text(exc: Exception) -> str:
-    """A service refusal as one sentence for a message (ValidationError, 409-like errors)."""
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    detail = getattr(exc, "detail", None)
-    return str(detail if detail is not None else exc) or _("The action was refused.")
-
-
-def _service_errors() -> tuple[type[Exception], ...]:
-    """Exceptions by which the GUN services refuse an action (shown as messages, never 500)."""
-    from rest_framework.exceptions import APIException
-
-    errors: list[type[Exception]] = [ValidationError, PermissionDenied, APIException]
-    try:
-        from gun import services
-    except ImportError:  # pragma: no cover - services not installed
-        return tuple(errors)
-    for name in ("GunError", "ServiceError", "StatusConflict", "Conflict", "Busy"):
-        error = getattr(services, name, None)
-        if isinstance(error, type) and issubclass(error, Exception):
-            errors.append(error)
-    return tuple(errors)
+def _refusal_text(exc: GunError) -> str:
+    """A service refusal as a sentence for the agent, by its stable code."""
+    code = exc.code
+    if code == "control_open":
+        return _("The control is still open: record a decision first.")
+    if code == "control_unjustified":
+        return _(
+            "The control was found unjustified: release waits for a rectification that passes "
+            "every check."
+        )
+    if code.startswith("control_"):
+        return _("This declaration has no open control any more.")
+    if code.startswith("status_"):
+        status = code.removeprefix("status_")
+        label = dict(DeclarationStatus.choices).get(status, status)
+        return _("Not possible for a declaration in status “%(status)s”.") % {"status": label}
+    if code == "busy":
+        return _("The documents are busy with another declaration: try again in a moment.")
+    return exc.detail
 
 
 # --- agents ------------------------------------------------------------------------------
@@ -114,17 +111,15 @@ def review_decide(request: HttpRequest, pk: Any) -> HttpResponse:
         return render(
             request, "gun/review_detail.html", _review_context(declaration, form), status=400
         )
-    from gun import services
-
     try:
         services.control_decide(
             declaration=declaration,
             decision=form.cleaned_data["decision"],
             comment=form.cleaned_data["comment"],
-            by=request.user,
+            agent=request.user,
         )
-    except _service_errors() as exc:
-        messages.error(request, _service_error_text(exc))
+    except GunError as exc:
+        messages.error(request, _refusal_text(exc))
     else:
         messages.success(request, _("Decision recorded."))
     return redirect("gun:review-detail", pk=declaration.pk)
@@ -135,12 +130,10 @@ def review_decide(request: HttpRequest, pk: Any) -> HttpResponse:
 def review_release(request: HttpRequest, pk: Any) -> HttpResponse:
     """Grant release (BAE) through the release service; a refusal is shown as a message."""
     declaration = _declaration_for_review(pk)
-    from gun import services
-
     try:
         services.declaration_release(declaration=declaration, by=request.user)
-    except _service_errors() as exc:
-        messages.error(request, _service_error_text(exc))
+    except GunError as exc:
+        messages.error(request, _refusal_text(exc))
     else:
         messages.success(request, _("Release (BAE) granted."))
     return redirect("gun:review-detail", pk=declaration.pk)
