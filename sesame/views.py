@@ -84,7 +84,7 @@ def company_switch(request: HttpRequest) -> HttpResponse:
 def members(request: HttpRequest) -> HttpResponse:
     membership: Membership = request.membership  # type: ignore[attr-defined]
     is_admin = membership.role == Role.ADMIN
-    form = InvitationForm(request.POST or None)
+    form = InvitationForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if not is_admin:
@@ -137,7 +137,7 @@ def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    form = ProfileForm(request.POST or None, instance=request.user)
+    form = ProfileForm(request.POST if request.method == "POST" else None, instance=request.user)
     if request.method == "POST":
         if form.is_valid():
             user = form.save()

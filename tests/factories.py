@@ -56,4 +56,8 @@ class AgentFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     service = AgentService.CUSTOMS
-    post = factory.LazyFunction(lambda: BorderControlPost.objects.get(code="FRLEH4"))
+    post = factory.LazyFunction(
+        lambda: BorderControlPost.objects.get_or_create(
+            code="FRLEH4", defaults={"name": "Le Havre port", "port": "FRLEH"}
+        )[0]
+    )
