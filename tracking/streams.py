@@ -13,12 +13,17 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import connections
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 
 from sesame.models import AgentProfile, Membership
 from sesame.selectors import current_membership, user_has_totp
 from tracking.hub import OVERFLOW, hub
 from tracking.models import Consignment, Event
+
+# Django runs each ASGI request's sync code in a thread of its own for the request's whole life:
+# a long stream must not keep that thread's database connection open (thousands of streams).
+_db_release = sync_to_async(connections.close_all)
 
 HEARTBEAT = float(os.environ.get("SESAME_SSE_HEARTBEAT", "15"))
 RETRY_MS = 2000
@@ -61,7 +66,9 @@ async def _events(company_id: int, consignment_id: int | None, after: int) -> As
         yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
         caught_up: set[int] = set()
         if after:
-            for message in await _missed(company_id, consignment_id, after):
+            missed = await _missed(company_id, consignment_id, after)
+            await _db_release()
+            for message in missed:
                 caught_up.add(message["id"])
                 yield _frame(message)
         while True:
@@ -106,6 +113,7 @@ async def consignment_stream(request: HttpRequest, pk: int) -> StreamingHttpResp
         allowed = await AgentProfile.objects.filter(
             user=user, post_id=consignment["post_id"]
         ).aexists() and await sync_to_async(user_has_totp)(user=user)
+    await _db_release()
     if not allowed:
         raise Http404
     return _response(request, consignment["company_id"], pk)
@@ -117,6 +125,7 @@ async def company_stream(request: HttpRequest) -> StreamingHttpResponse:
     if not user.is_authenticated:
         raise Http404
     membership = await sync_to_async(current_membership)(request)
+    await _db_release()
     if membership is None:
         raise Http404
     return _response(request, membership.company_id, None)
