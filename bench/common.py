@@ -62,7 +62,11 @@ def machine() -> dict[str, str]:
             if line.startswith("MemTotal:"):
                 memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
                 break
+    load = "?"
+    with contextlib.suppress(OSError):
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return {
+        "load": load,
         "nproc": str(os.cpu_count() or "?"),
         "memory": memory,
         "cpu": cpu,
@@ -75,7 +79,7 @@ def machine_line() -> str:
     m = machine()
     return (
         f"Machine: {m['nproc']} CPU ({m['cpu']}), {m['memory']} memory, Python {m['python']}; "
-        f"measured {m['date']}."
+        f"measured {m['date']} (load average before the run: {m['load']})."
     )
 
 

@@ -34,7 +34,7 @@ ITEMS = 5
 QUANTITY = "100.000"
 CONCURRENCY = (1, 10, 50)
 # (requests, seconds) bounds per run: whichever comes first ends it.
-BOUNDS = {1: (400, 8.0), 10: (2500, 12.0), 50: (5000, 15.0)}
+BOUNDS = {1: (300, 10.0), 10: (1200, 15.0), 50: (1800, 15.0)}
 WARMUP = 100
 TARGET_THROUGHPUT = 300.0
 TARGET_P99_MS = 100.0
@@ -190,39 +190,68 @@ class Bench:
 
         return load("me", me, clients=clients, total=total, max_seconds=seconds)
 
-    def query_counts(self) -> dict[str, int]:
-        """SQL statements per request, counted in process on the bench database."""
-        if self.next_declaration >= len(self.declarations):
+    def diagnose(self, profile: bool) -> dict[str, Any]:
+        """In one process on the bench database: SQL statements per request, time per request
+        without HTTP, and (``profile``) where a validation spends its time (cProfile)."""
+        spare = self.declarations[self.next_declaration :][:41]
+        self.next_declaration += len(spare)
+        if len(spare) < 2:
             return {}
-        declaration = self.declarations[self.next_declaration]
-        self.next_declaration += 1
-        script = f"""
-import json
+        script = DIAGNOSE % {
+            "key": self.company_key,
+            "ids": json.dumps(spare),
+            "profile": profile,
+        }
+        output = self.stack.manage("shell", "-c", script, capture=True)
+        result: dict[str, Any] = {}
+        for line in output.splitlines():
+            if line.startswith("DIAGNOSE "):
+                result = json.loads(line[len("DIAGNOSE ") :])
+            elif profile:
+                print(line)
+        return result
+
+
+DIAGNOSE = """
+import cProfile, io, json, pstats, time
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-client = Client(HTTP_AUTHORIZATION="Api-Key {self.company_key}")
-counts = {{}}
-for name, call in (
-    ("me", lambda: client.get("/api/v1/me/")),
-    ("validate", lambda: client.post(
-        "/api/v1/declarations/{declaration}/validate/", data={{}},
-        content_type="application/json")),
-):
-    with CaptureQueriesContext(connection) as queries:
-        response = call()
-    counts[name] = len(queries)
-    counts[name + "_status"] = response.status_code
-print("COUNTS", json.dumps(counts))
+client = Client(HTTP_AUTHORIZATION="Api-Key %(key)s")
+ids = json.loads('%(ids)s')
+def validate(pk):
+    url = f"/api/v1/declarations/{pk}/validate/"
+    return client.post(url, data={}, content_type="application/json")
+out = {}
+with CaptureQueriesContext(connection) as queries:
+    status = client.get("/api/v1/me/").status_code
+out["me_queries"], out["me_status"] = len(queries), status
+with CaptureQueriesContext(connection) as queries:
+    status = validate(ids[0]).status_code
+out["validate_queries"], out["validate_status"] = len(queries), status
+began = time.perf_counter()
+for _ in range(200):
+    client.get("/api/v1/me/")
+out["me_ms"] = (time.perf_counter() - began) / 200 * 1000
+profiler = cProfile.Profile() if %(profile)s else None
+began = time.perf_counter()
+if profiler: profiler.enable()
+for pk in ids[1:]:
+    validate(pk)
+if profiler: profiler.disable()
+out["validate_ms"] = (time.perf_counter() - began) / (len(ids) - 1) * 1000
+if profiler:
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(25)
+    print(text.getvalue())
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats("gun/|sesame/", 30)
+    print(text.getvalue())
+print("DIAGNOSE", json.dumps(out))
 """
-        output = self.stack.manage("shell", "-c", script, capture=True)
-        for line in output.splitlines():
-            if line.startswith("COUNTS "):
-                return json.loads(line[len("COUNTS ") :])
-        return {}
 
 
-def report(results: dict[int, tuple[Result, Result]], counts: dict[str, int]) -> str:
+def report(results: dict[int, tuple[Result, Result]], counts: dict[str, Any], machine: str) -> str:
     rows = [
         "| clients | validations/s | p50 (ms) | p99 (ms) | errors | `GET /me/` req/s | "
         "p50 (ms) | p99 (ms) | ratio |",
@@ -254,12 +283,15 @@ def report(results: dict[int, tuple[Result, Result]], counts: dict[str, int]) ->
     queries = ""
     if counts:
         queries = (
-            f"SQL statements per request: validation {counts.get('validate', '?')}, "
-            f"`GET /me/` {counts.get('me', '?')}."
+            f"In one process without HTTP (Django test client on the bench database, after the "
+            f"load): a validation takes {counts.get('validate_ms', 0):.1f} ms and "
+            f"{counts.get('validate_queries', '?')} SQL statements, `GET /me/` "
+            f"{counts.get('me_ms', 0):.1f} ms and {counts.get('me_queries', '?')} statement(s). "
+            "`python -m bench.gun --profile` prints where the time goes (cProfile)."
         )
     return "\n".join(
         [
-            machine_line(),
+            machine,
             "",
             "`POST /api/v1/declarations/{id}/validate/` of a fresh anticipated declaration (5 "
             f"items, 5 box-44 documents: 2413 DIs drawn from a pool of {DI_COUNT}, every check "
@@ -285,11 +317,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.gun", description=__doc__)
     parser.add_argument("--no-write", action="store_true", help="print, do not write the doc")
     parser.add_argument(
+        "--profile", action="store_true", help="print a cProfile of validations at the end"
+    )
+    parser.add_argument(
         "--scale", type=float, default=1.0, help="multiply request budgets (e.g. 0.1 to try)"
     )
     options = parser.parse_args(argv)
     bounds = {c: (max(20, int(n * options.scale)), s) for c, (n, s) in BOUNDS.items()}
-    needed = WARMUP + sum(n for n, _ in bounds.values()) + 1
+    needed = WARMUP + sum(n for n, _ in bounds.values()) + 41
+    machine = machine_line()  # before the seeding loads the machine
     try:
         with Stack() as stack:
             bench = Bench(stack)
@@ -307,15 +343,15 @@ def main(argv: list[str] | None = None) -> int:
                 if validate.errors:
                     say(f"validation errors: {validate.statuses} {bench.failures[:3]}")
                 results[clients] = (validate, me)
-            counts = bench.query_counts()
-            say(f"queries per request: {counts}")
+            counts = bench.diagnose(options.profile)
+            say(f"in process: {counts}")
     except BenchError as exc:
         say(f"cannot continue: {exc}")
         return 1
     except KeyboardInterrupt:
         say("interrupted")
         return 130
-    text = report(results, counts)
+    text = report(results, counts, machine)
     print(text)
     if not options.no_write:
         write_section("GUN", text)
