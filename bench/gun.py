@@ -251,7 +251,9 @@ print("DIAGNOSE", json.dumps(out))
 """
 
 
-def report(results: dict[int, tuple[Result, Result]], counts: dict[str, Any], machine: str) -> str:
+def report(
+    results: dict[int, tuple[Result, Result]], counts: dict[str, Any], machine: str, stack: Stack
+) -> str:
     rows = [
         "| clients | validations/s | p50 (ms) | p99 (ms) | errors | `GET /me/` req/s | "
         "p50 (ms) | p99 (ms) | ratio |",
@@ -296,8 +298,10 @@ def report(results: dict[int, tuple[Result, Result]], counts: dict[str, Any], ma
             "`POST /api/v1/declarations/{id}/validate/` of a fresh anticipated declaration (5 "
             f"items, 5 box-44 documents: 2413 DIs drawn from a pool of {DI_COUNT}, every check "
             "passes, outcome `accepted`, reservations written) against `GET /api/v1/me/` (API "
-            "key authentication and one indexed read), through nginx on port 8000 to gunicorn "
-            "(sesame/gunicorn_conf.py, 2 sync workers per CPU), DEBUG off, throttling lifted, "
+            "key authentication and one indexed read), "
+            f"through nginx on port {stack.front_port} to gunicorn on {stack.web_port} "
+            "(sesame/gunicorn_conf.py, 2 sync workers per CPU; uvicorn on "
+            f"{stack.stream_port}), DEBUG off, throttling lifted, "
             "no Celery worker running (propagation tasks queue in Redis). Load from one aiohttp "
             "client process on the same machine, keep-alive connections; a run ends after its "
             "request budget or time budget. Latency is per request as the client sees it.",
@@ -351,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return 130
-    text = report(results, counts, machine)
+    text = report(results, counts, machine, stack)
     print(text)
     if not options.no_write:
         write_section("GUN", text)
