@@ -529,3 +529,13 @@ def test_admin_read_views_open(admin_client_, company):
     assert (
         admin_client_.get(reverse("admin:gun_declaration_change", args=[declaration.pk]))
     ).status_code == 200
+
+
+def test_admin_keeps_the_ledger_checks_live(admin_client_):
+    response = admin_client_.post(
+        reverse("admin:gun_checkmode_add"),
+        {"profile_code": "2413", "check_code": "F033", "mode": "passive"},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["check_code"]
+    assert not CheckMode.objects.exists()
