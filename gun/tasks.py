@@ -70,8 +70,10 @@ def propagation_flush(*, partner: str) -> int:
                 return delivered
             for entry_id in pending:
                 with transaction.atomic():
+                    # NO KEY: a release or imputation closing this entry (a foreign key to
+                    # it) must not wait for a slow partner.
                     entry = (
-                        LedgerEntry.objects.select_for_update(skip_locked=True)
+                        LedgerEntry.objects.select_for_update(skip_locked=True, no_key=True)
                         .filter(pk=entry_id, state=PropagationState.PENDING)
                         .first()
                     )
