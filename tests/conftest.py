@@ -27,6 +27,24 @@ def _clean_redis() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _reference_data(request: pytest.FixtureRequest) -> None:
+    """Reference rows seeded by migrations (border control posts) exist in every database test,
+    also after a transactional test has flushed the tables."""
+    marker = request.node.get_closest_marker("django_db")
+    names = set(request.fixturenames)
+    if marker is None and not names & {"db", "transactional_db", "live_server"}:
+        return
+    transactional = (
+        (marker is not None and marker.kwargs.get("transaction"))
+        or names & {"transactional_db", "live_server"}
+    )
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from sesame.migrations import _reference
+
+    _reference.load_border_control_posts()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     yield
     from django.core.cache import cache

@@ -2,17 +2,11 @@
 
 from django.db import migrations
 
-POSTS = [
-    ("FRLEH4", "Le Havre port", "FRLEH"),
-    ("FRDKK4", "Dunkerque port", "FRDKK"),
-    ("FRMRS4", "Marseille port", "FRMRS"),
-]
+from sesame.migrations._reference import load_border_control_posts
 
 
 def load(apps, schema_editor):
-    post = apps.get_model("sesame", "BorderControlPost")
-    for code, name, port in POSTS:
-        post.objects.update_or_create(code=code, defaults={"name": name, "port": port})
+    load_border_control_posts(apps.get_model("sesame", "BorderControlPost"))
 
 
 class Migration(migrations.Migration):
