@@ -1,131 +1,267 @@
-"""Live timelines as Server-Sent Events, served by the ASGI server (uvicorn) under /streams/.
+"""Live timelines as Server-Sent Events under /streams/, served by a small pure ASGI application.
 
-Each process holds one Redis subscription (tracking.hub); a stream is a queue on it. A client
-reconnecting with Last-Event-ID (or `?last_event_id=` on its first connection, for what
+`sesame.asgi` hands every /streams/ request to `application` below, before Django's request
+handler: no middleware stack, no thread per request. Opening a stream costs one hop to a worker
+thread of the event loop's bounded executor (session, user, access: Django's session engine and
+auth, the same rules as the pages), then the stream is a coroutine draining its queue on the
+process's hub (tracking.hub), which holds the one Redis subscription.
+
+A client reconnecting with Last-Event-ID (or `?last_event_id=` on its first connection, for what
 happened between the page render and the subscription) first gets what it missed from the
-database, ordered by id, then live events, without duplicates.
+database, ordered by id, then live events, without duplicates. Events of one company commit in
+id order (tracking.services.event_record), so the catch-up never skips one that commits later.
+
+The Django views below exist for `reverse()` and for a request that reaches Django anyway (WSGI
+under gunicorn, the test `live_server`): they answer 204 No Content at once, which tells
+EventSource to stop, instead of holding a worker with a never-ending response.
 """
 
 import asyncio
-import json
-import os
-from collections.abc import AsyncIterator
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import import_module
 from typing import Any
+from urllib.parse import parse_qsl
 
 from asgiref.sync import sync_to_async
-from django.db import connections
-from django.http import Http404, HttpRequest, StreamingHttpResponse
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse
+from django.http.cookie import parse_cookie
+from django.urls import Resolver404, resolve
 
 from sesame.models import AgentProfile, Membership
 from sesame.selectors import current_membership, user_has_totp
-from tracking.hub import OVERFLOW, hub
+from tracking.hub import CLOSED, OVERFLOW, frame, hub
 from tracking.models import Consignment, Event
 
-# Django runs each ASGI request's sync code in a thread of its own for the request's whole life:
-# a long stream must not keep that thread's database connection open (thousands of streams).
-_db_release = sync_to_async(connections.close_all)
+logger = logging.getLogger(__name__)
 
-HEARTBEAT = float(os.environ.get("SESAME_SSE_HEARTBEAT", "15"))
 RETRY_MS = 2000
+PREFIX = "/streams"
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_HEADERS = [
+    (b"content-type", b"text/event-stream"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+    (b"x-content-type-options", b"nosniff"),
+]
 
 
-def _last_event_id(request: HttpRequest) -> int:
-    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id") or "0"
+# --- Opening: who may follow what (sync, in a worker thread) --------------------------------
+
+
+def stream_company(*, session_key: str | None, consignment_id: int | None) -> int | None:
+    """The company whose events the holder of this session may follow on this stream (the
+    consignment's company, or the current company of an operator for the company stream), or
+    None: not signed in, unknown consignment, or not allowed (not a member of the owning
+    company, nor an agent of the consignment's post with a TOTP authenticator).
+
+    Reads the session and the user exactly as Django's middleware would (session engine,
+    `auth.get_user`, session hash check), then releases the thread's database connection under
+    Django's end-of-request rule (CONN_MAX_AGE): the connections of the executor's few threads,
+    never one per stream."""
     try:
-        value = int(raw)
+        if not session_key:
+            return None
+        request = HttpRequest()
+        request.session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+        user = get_user(request)
+        if not user.is_authenticated:
+            return None
+        request.user = user
+        if consignment_id is None:
+            membership = current_membership(request)
+            return membership.company_id if membership else None
+        consignment = Consignment.objects.filter(pk=consignment_id).values("company_id", "post_id")
+        found = consignment.first()
+        if found is None:
+            return None
+        if Membership.objects.filter(user=user, company_id=found["company_id"]).exists():
+            return found["company_id"]
+        if (
+            found["post_id"] is not None
+            and AgentProfile.objects.filter(user=user, post_id=found["post_id"]).exists()
+            and user_has_totp(user=user)
+        ):
+            return found["company_id"]
+        return None
+    finally:
+        close_old_connections()
+
+
+def missed_frames(
+    *, company_id: int, consignment_id: int | None, after: int
+) -> list[tuple[int, bytes]]:
+    """(id, frame) of the events of this company (or consignment) with an id above `after`, in
+    id order; releases the thread's database connection like `stream_company`."""
+    try:
+        events = Event.objects.filter(consignment__company_id=company_id, id__gt=after)
+        if consignment_id is not None:
+            events = events.filter(consignment_id=consignment_id)
+        rows = events.order_by("id").values_list("id", "consignment_id", "kind", "occurred_at")
+        return [
+            (
+                pk,
+                frame(
+                    {
+                        "id": pk,
+                        "consignment": consignment,
+                        "kind": kind,
+                        "occurred_at": occurred_at.isoformat(),
+                    }
+                ),
+            )
+            for pk, consignment, kind, occurred_at in rows
+        ]
+    finally:
+        close_old_connections()
+
+
+_stream_company = sync_to_async(stream_company, thread_sensitive=False)
+_missed_frames = sync_to_async(missed_frames, thread_sensitive=False)
+
+
+# --- The ASGI application -------------------------------------------------------------------
+
+
+def _headers(scope: Scope) -> dict[bytes, bytes]:
+    return {name.lower(): value for name, value in scope.get("headers", ())}
+
+
+def _session_key(headers: dict[bytes, bytes]) -> str | None:
+    raw = headers.get(b"cookie")
+    if not raw:
+        return None
+    return parse_cookie(raw.decode("latin-1")).get(settings.SESSION_COOKIE_NAME) or None
+
+
+def _last_event_id(scope: Scope, headers: dict[bytes, bytes]) -> int:
+    raw = headers.get(b"last-event-id", b"").decode("latin-1")
+    if not raw:
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
+        raw = query.get("last_event_id", "")
+    try:
+        value = int(raw or "0")
     except ValueError:
         return 0
     return value if 0 < value < 2**63 else 0
 
 
-def _frame(message: dict[str, Any]) -> bytes:
-    data = {key: message[key] for key in ("id", "consignment", "kind", "occurred_at")}
-    return f"id: {message['id']}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-async def _missed(company_id: int, consignment_id: int | None, after: int) -> list[dict]:
-    events = Event.objects.filter(consignment__company_id=company_id, id__gt=after)
-    if consignment_id is not None:
-        events = events.filter(consignment_id=consignment_id)
-    rows = events.order_by("id").values("id", "consignment_id", "kind", "occurred_at")
-    return [
-        {
-            "id": row["id"],
-            "consignment": row["consignment_id"],
-            "kind": row["kind"],
-            "occurred_at": row["occurred_at"].isoformat(),
-        }
-        async for row in rows
-    ]
-
-
-async def _events(company_id: int, consignment_id: int | None, after: int) -> AsyncIterator[bytes]:
-    current = hub()
-    queue = await current.subscribe(company_id)  # before the catch-up: nothing falls between
+def _target(path: str) -> tuple[bool, int | None]:
+    """(found, consignment id or None for the company stream), from tracking.stream_urls."""
     try:
-        yield f"retry: {RETRY_MS}\n: connected\n\n".encode()
-        caught_up: set[int] = set()
-        if after:
-            missed = await _missed(company_id, consignment_id, after)
-            await _db_release()
-            for message in missed:
-                caught_up.add(message["id"])
-                yield _frame(message)
-        while True:
-            try:
-                message = await asyncio.wait_for(queue.get(), HEARTBEAT)
-            except TimeoutError:
-                yield b": ping\n\n"
-                continue
-            if message is OVERFLOW:
-                return  # the client reconnects with Last-Event-ID and catches up
-            if consignment_id is not None and message.get("consignment") != consignment_id:
-                continue
-            if message["id"] in caught_up:
-                continue
-            yield _frame(message)
-    finally:
-        current.unsubscribe(company_id, queue)
+        match = resolve(path[len(PREFIX) :], urlconf="tracking.stream_urls")
+    except Resolver404:
+        return False, None
+    if match.url_name == "consignment":
+        pk = int(match.kwargs["pk"])
+        return 0 < pk < 2**63, pk
+    return match.url_name == "company", None
 
 
-def _response(request: HttpRequest, company_id: int, consignment_id: int | None) -> Any:
-    response = StreamingHttpResponse(
-        _events(company_id, consignment_id, _last_event_id(request)),
-        content_type="text/event-stream",
+async def _plain(send: Send, status: int, body: bytes, *extra: tuple[bytes, bytes]) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), *extra]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _watch_disconnect(receive: Receive, queue: asyncio.Queue[Any]) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    queue.put_nowait(CLOSED)
+
+
+async def application(scope: Scope, receive: Receive, send: Send) -> None:
+    """ASGI application of /streams/: 404 for anyone not allowed and for unknown paths or
+    consignments, else `retry:`, the catch-up after Last-Event-ID, then live frames and
+    heartbeats until the client goes away (or overflows its queue and must reconnect)."""
+    found, consignment_id = _target(scope["path"])
+    if not found:
+        await _plain(send, 404, b"Not Found")
+        return
+    if scope["method"] != "GET":
+        await _plain(send, 405, b"Method Not Allowed", (b"allow", b"GET"))
+        return
+    headers = _headers(scope)
+    company_id = await _stream_company(
+        session_key=_session_key(headers), consignment_id=consignment_id
     )
+    if company_id is None:
+        await _plain(send, 404, b"Not Found")
+        return
+    after = _last_event_id(scope, headers)
+    current = hub()
+    client = await current.subscribe(company_id, consignment_id)  # before the catch-up
+    watcher = asyncio.create_task(_watch_disconnect(receive, client.queue))
+    try:
+        await _stream(send, client.queue, company_id, consignment_id, after)
+    finally:
+        current.unsubscribe(client)
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+async def _stream(
+    send: Send, queue: asyncio.Queue[Any], company_id: int, consignment_id: int | None, after: int
+) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+    opening = f"retry: {RETRY_MS}\n: connected\n\n".encode()
+    await send({"type": "http.response.body", "body": opening, "more_body": True})
+    caught_up: set[int] = set()
+    if after:
+        missed = await _missed_frames(
+            company_id=company_id, consignment_id=consignment_id, after=after
+        )
+        if missed:
+            caught_up = {pk for pk, _ in missed}
+            body = b"".join(data for _, data in missed)
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+    while True:
+        items = [await queue.get()]
+        while not queue.empty():  # a burst goes out in one write
+            items.append(queue.get_nowait())
+        chunks = []
+        ended = None
+        for item in items:
+            if item is CLOSED or item is OVERFLOW:
+                ended = item
+                break
+            if item[0] in caught_up:
+                continue
+            chunks.append(item[1])
+        if chunks:
+            await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+        if ended is CLOSED:
+            return
+        if ended is OVERFLOW:  # the client reconnects with Last-Event-ID and catches up
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+
+
+# --- Django views: names for reverse(), and a clean refusal when Django gets the request ------
+
+
+def _not_served_here(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(status=204)
     response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
     return response
 
 
-async def consignment_stream(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    """Events of one consignment: for members of its company and agents of its post."""
-    user = await request.auser()
-    if not user.is_authenticated:
-        raise Http404
-    consignment = await Consignment.objects.filter(pk=pk).values("company_id", "post_id").afirst()
-    if consignment is None:
-        raise Http404
-    allowed = await Membership.objects.filter(
-        user=user, company_id=consignment["company_id"]
-    ).aexists()
-    if not allowed and consignment["post_id"] is not None:
-        allowed = await AgentProfile.objects.filter(
-            user=user, post_id=consignment["post_id"]
-        ).aexists() and await sync_to_async(user_has_totp)(user=user)
-    await _db_release()
-    if not allowed:
-        raise Http404
-    return _response(request, consignment["company_id"], pk)
+def consignment_stream(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stream of one consignment's events; served by `application` in front of Django. Reached
+    through Django (WSGI, test live_server): 204 No Content, EventSource stops."""
+    return _not_served_here(request)
 
 
-async def company_stream(request: HttpRequest) -> StreamingHttpResponse:
-    """Every event of the signed-in operator's current company."""
-    user = await request.auser()
-    if not user.is_authenticated:
-        raise Http404
-    membership = await sync_to_async(current_membership)(request)
-    await _db_release()
-    if membership is None:
-        raise Http404
-    return _response(request, membership.company_id, None)
+def company_stream(request: HttpRequest) -> HttpResponse:
+    """Stream of the current company's events; see `consignment_stream`."""
+    return _not_served_here(request)

@@ -3,6 +3,7 @@
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
+from unittest.mock import patch
 
 import pytest
 import redis
@@ -12,6 +13,8 @@ from django.utils import timezone
 from tests.factories import AgentFactory, CompanyFactory, MembershipFactory, UserFactory
 from tests.tracking.conftest import SSE, make_consignment, post, session_cookie, start_uvicorn
 from tracking.services import event_record
+
+RETRY = b"retry: 2000\n: connected\n\n"
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -153,18 +156,35 @@ def test_two_processes_both_deliver_over_one_subscription_each(uvicorn_server, m
 
 def test_disconnect_removes_the_client_queue(db):
     from tracking.hub import hub
-    from tracking.streams import _events
+    from tracking.streams import application
 
-    async def scenario() -> tuple[int, int]:
-        stream = _events(company_id=1, consignment_id=None, after=0)
-        await stream.__anext__()
-        connected = hub().client_count
-        await stream.aclose()
+    async def scenario() -> tuple[int, int, bytes]:
+        disconnect = asyncio.Event()
+        sent: list[dict] = []
+
+        async def receive() -> dict:
+            await disconnect.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        async def company_of_anyone(**_kwargs) -> int:
+            return 1
+
+        scope = {"type": "http", "method": "GET", "path": "/streams/company/", "headers": []}
+        with patch("tracking.streams._stream_company", company_of_anyone):
+            stream = asyncio.create_task(application(scope, receive, send))
+            while len(sent) < 2:
+                await asyncio.sleep(0.01)
+            connected = hub().client_count
+            disconnect.set()
+            await asyncio.wait_for(stream, 5)
         left = hub().client_count
-        hub().task.cancel()
-        return connected, left
+        hub().close()
+        return connected, left, sent[1]["body"]
 
     # In its own thread: a browser test may have left an event loop on this one.
     with ThreadPoolExecutor(1) as pool:
-        assert pool.submit(asyncio.run, scenario()).result() == (1, 0)
+        assert pool.submit(asyncio.run, scenario()).result() == (1, 0, RETRY)
     assert os.getpid()
