@@ -18,6 +18,12 @@ BACKOFF_SECONDS = _env.float("NOTIFY_BACKOFF_SECONDS", default=30.0)
 BACKOFF_MAX_SECONDS = _env.float("NOTIFY_BACKOFF_MAX_SECONDS", default=3600.0)
 # Socket timeout of a call to Twilio.
 TWILIO_TIMEOUT = _env.float("TWILIO_TIMEOUT", default=15.0)
+# Rows one worker claims at once per channel (one UPDATE ... RETURNING), and the threads that send
+# a batch's SMS concurrently (HTTP waits, not CPU). A batch must fit in its lease:
+# BATCH_SIZE / SMS_THREADS rounds of at most TWILIO_TIMEOUT each; a send not started before
+# lease - TWILIO_TIMEOUT is not started at all (the row goes back to pending).
+BATCH_SIZE = _env.int("NOTIFY_BATCH_SIZE", default=50)
+SMS_THREADS = _env.int("NOTIFY_SMS_THREADS", default=8)
 # Phone verification codes.
 CODE_TTL_SECONDS = _env.int("NOTIFY_CODE_TTL_SECONDS", default=600)
 CODE_MAX_ATTEMPTS = 5

@@ -10,15 +10,19 @@ Guarantees, in one place:
   rather than sending it a second time.
 """
 
+import contextlib
 import datetime as dt
 import logging
+import os
 import random
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from notifications import conf, sms
@@ -126,13 +130,11 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
             event=event, channel__in=PROVIDER_CHANNELS, status=DeliveryStatus.PENDING
         )
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-        .values_list("id", flat=True)
+        .values_list("id", "channel")
     )
     if due:
-        from notifications.tasks import deliver
-
-        transaction.on_commit(lambda: deliver.delay(due))
-    return due
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=due))
+    return [pk for pk, _ in due]
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -140,72 +142,6 @@ def backoff_seconds(attempt: int) -> float:
     delay = conf.BACKOFF_SECONDS * (2 ** max(attempt - 1, 0))
     delay = min(delay, conf.BACKOFF_MAX_SECONDS)
     return delay * (1 + random.random() / 2)  # noqa: S311 (jitter, not a secret)
-
-
-def _claim(*, delivery_id: int, now: dt.datetime) -> bool:
-    lease_until = now + dt.timedelta(seconds=conf.lease_seconds())
-    due = Q(status=DeliveryStatus.PENDING) & (Q(not_before__isnull=True) | Q(not_before__lte=now))
-    expired = Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
-    return (
-        Delivery.objects.filter(pk=delivery_id, channel__in=PROVIDER_CHANNELS)
-        .filter(due | expired)
-        .update(
-            status=DeliveryStatus.SENDING,
-            lease_until=lease_until,
-            attempts=F("attempts") + 1,
-            updated_at=now,
-        )
-        == 1
-    )
-
-
-def _finish(
-    *,
-    delivery: Delivery,
-    attempt: Attempt,
-    outcome: str,
-    changes: dict[str, Any],
-    error: str = "",
-    provider_id: str = "",
-) -> bool:
-    """Record the attempt and move the row on, if it is still ours (same claim)."""
-    now = timezone.now()
-    with transaction.atomic():
-        Attempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now, outcome=outcome, error=error[:2000], provider_id=provider_id
-        )
-        return (
-            Delivery.objects.filter(
-                pk=delivery.pk, status=DeliveryStatus.SENDING, attempts=delivery.attempts
-            ).update(lease_until=None, updated_at=now, **changes)
-            == 1
-        )
-
-
-def _previous_attempt_ambiguous(*, delivery: Delivery) -> bool:
-    return (
-        Attempt.objects.filter(delivery=delivery, number__lt=delivery.attempts)
-        .filter(Q(outcome="") | Q(error__startswith=AMBIGUOUS))
-        .exists()
-    )
-
-
-def _send_sms(*, delivery: Delivery, body: str, ambiguous_before: bool) -> tuple[str, str, str]:
-    """(sid, status, outcome); raises sms errors."""
-    if ambiguous_before:
-        first = Attempt.objects.filter(delivery=delivery).order_by("number").first()
-        since = first.started_at if first else delivery.created_at
-        candidates = sms.find(to=delivery.address, body=body, since=since)
-        taken = set(
-            Delivery.objects.filter(provider_id__in=[c.sid for c in candidates]).values_list(
-                "provider_id", flat=True
-            )
-        )
-        for candidate in candidates:
-            if candidate.sid not in taken:
-                return candidate.sid, candidate.status, AttemptOutcome.ADOPTED
-    sent = sms.send(to=delivery.address, body=body)
-    return sent.sid, sent.status, AttemptOutcome.OK
 
 
 SMS_STATUSES = {
@@ -218,110 +154,411 @@ SMS_STATUSES = {
     "failed": DeliveryStatus.FAILED,
 }
 
+_DUE_SQL = "status = 'pending' AND (not_before IS NULL OR not_before <= %(now)s)"
+_CLAIMABLE_SQL = f"(({_DUE_SQL}) OR (status = 'sending' AND lease_until < %(now)s))"
 
-def delivery_send(*, delivery_id: int) -> float | None:
-    """Claim one SMS or email delivery and make at most one provider call for it.
 
-    Returns the number of seconds after which it should be tried again (a transient error), or
-    None (sent, failed for good, not due, or claimed by someone else). The Attempt row records
-    each call: start, end, provider id, outcome and error.
+def _claim_batch(
+    *, delivery_ids: list[int], channels: list[str], fill: int, now: dt.datetime
+) -> list[int]:
+    """One conditional UPDATE ... RETURNING: the given rows that are due (or whose lease ran
+    out), plus up to `fill` other due pending rows of `channels` no other worker holds (SKIP
+    LOCKED), become `sending` with a lease and one more attempt. Returns the ids now ours."""
+    table = Delivery._meta.db_table
+    # Only constants and the table name are formatted in; every value is a parameter.
+    sql = f"""
+        WITH extra AS (
+            SELECT id FROM {table}
+            WHERE %(fill)s > 0 AND channel = ANY(%(channels)s) AND {_DUE_SQL}
+              AND NOT (id = ANY(%(ids)s))
+            LIMIT %(fill)s
+            FOR UPDATE SKIP LOCKED
+        )
+        UPDATE {table}
+        SET status = 'sending', lease_until = %(lease)s, attempts = attempts + 1,
+            updated_at = %(now)s
+        WHERE (id = ANY(%(ids)s) OR id IN (SELECT id FROM extra))
+          AND channel = ANY(%(channels)s) AND {_CLAIMABLE_SQL}
+        RETURNING id
+    """  # noqa: S608
+    params = {
+        "ids": [int(i) for i in delivery_ids],
+        "channels": list(channels),
+        "fill": max(int(fill), 0),
+        "now": now,
+        "lease": now + dt.timedelta(seconds=conf.lease_seconds()),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
+
+
+@dataclass
+class _Result:
+    """What happened to one claimed row; None fields leave the column as it is."""
+
+    status: str
+    outcome: str = ""
+    provider_id: str | None = None
+    provider_status: str | None = None
+    sent_at: dt.datetime | None = None
+    not_before: dt.datetime | None = None
+    last_error: str | None = None
+    retry_in: float | None = None
+    finished_at: dt.datetime | None = None
+
+
+def _transient(*, delivery: Delivery, error: str) -> _Result:
+    if delivery.attempts >= conf.MAX_ATTEMPTS:
+        return _Result(
+            status=DeliveryStatus.FAILED, outcome=AttemptOutcome.TRANSIENT, last_error=error
+        )
+    delay = backoff_seconds(delivery.attempts)
+    logger.info("delivery %s: %s; retry in %.1fs", delivery.pk, error, delay)
+    return _Result(
+        status=DeliveryStatus.PENDING,
+        outcome=AttemptOutcome.TRANSIENT,
+        not_before=timezone.now() + dt.timedelta(seconds=delay),
+        last_error=error,
+        retry_in=delay if delay <= COUNTDOWN_LIMIT else None,
+    )
+
+
+def _error_text(exc: BaseException) -> str:
+    error = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, sms.PermanentError):
+        return str(exc)
+    if isinstance(exc, sms.AmbiguousError):
+        return AMBIGUOUS + error
+    return error
+
+
+def _failure(*, delivery: Delivery, exc: BaseException) -> _Result:
+    if isinstance(exc, sms.PermanentError):
+        return _Result(
+            status=DeliveryStatus.FAILED, outcome=AttemptOutcome.PERMANENT, last_error=str(exc)
+        )
+    return _transient(delivery=delivery, error=_error_text(exc))
+
+
+LEASE_RUNNING_OUT = "not sent: the batch's lease was running out"
+
+
+def _not_started(delivery: Delivery) -> _Result:
+    """A send not started because the lease would end before it could finish: nothing left
+    the machine, so the row is due again at once (the attempt is spent, not ambiguous)."""
+    return _Result(
+        status=DeliveryStatus.PENDING,
+        outcome=AttemptOutcome.TRANSIENT,
+        not_before=timezone.now(),
+        last_error=LEASE_RUNNING_OUT,
+        retry_in=0.0,
+    )
+
+
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """This process's SMS threads (made after a fork, never shared with the parent); each
+    thread keeps its own Twilio client, hence its own keep-alive connection."""
+    global _pool
+    if _pool is None or _pool[0] != os.getpid():
+        _pool = (
+            os.getpid(),
+            ThreadPoolExecutor(max_workers=conf.SMS_THREADS, thread_name_prefix="sms"),
+        )
+    return _pool[1]
+
+
+def _send_sms_batch(
+    *, rows: list[Delivery], ambiguous: dict[int, dt.datetime], deadline: float
+) -> dict[int, _Result]:
+    """Send the SMS of claimed rows concurrently. A row whose earlier attempt may have reached
+    Twilio (`ambiguous`: its first attempt's start) is first looked up there and adopted if
+    found; a SID stored on another row, or adopted by another row of the batch, is not adopted
+    twice. One database query at most (the SIDs already stored)."""
+    results: dict[int, _Result] = {}
+    bodies = {
+        row.pk: message_texts(kind_code=row.kind, event=row.event, language=row.language)[1]
+        for row in rows
+    }
+    callback = sms.status_callback_url()
+    pool = _executor()
+
+    # 1. Look up what an interrupted attempt may have created.
+    lookups = {
+        row.pk: pool.submit(sms.find, to=row.address, body=bodies[row.pk], since=ambiguous[row.pk])
+        for row in rows
+        if row.pk in ambiguous
+    }
+    found: dict[int, list[sms.SentMessage]] = {}
+    for row in rows:
+        if row.pk in lookups:
+            try:
+                found[row.pk] = lookups[row.pk].result()
+            except Exception as exc:
+                results[row.pk] = _failure(delivery=row, exc=exc)
+    if any(found.values()):
+        sids = [message.sid for messages in found.values() for message in messages]
+        taken = set(
+            Delivery.objects.filter(provider_id__in=sids).values_list("provider_id", flat=True)
+        )
+        for row in rows:
+            for candidate in found.get(row.pk, []):
+                if candidate.sid not in taken:
+                    taken.add(candidate.sid)
+                    results[row.pk] = _accepted_sms(candidate, AttemptOutcome.ADOPTED)
+                    break
+    # 2. Send the others.
+    sends = {}
+    for row in rows:
+        if row.pk in results:
+            continue
+        sends[row.pk] = pool.submit(
+            _timed_send, deadline, to=row.address, body=bodies[row.pk], status_callback=callback
+        )
+    for row in rows:
+        if row.pk not in sends:
+            continue
+        try:
+            sent = sends[row.pk].result()
+        except Exception as exc:
+            results[row.pk] = _failure(delivery=row, exc=exc)
+            continue
+        if sent is None:
+            results[row.pk] = _not_started(row)
+        else:
+            results[row.pk] = _accepted_sms(sent, AttemptOutcome.OK)
+    return results
+
+
+def _timed_send(deadline: float, **kwargs: str) -> sms.SentMessage | None:
+    """sms.send, unless the deadline passed while the call waited for a free thread."""
+    if time.monotonic() >= deadline:
+        return None
+    return sms.send(**kwargs)
+
+
+def _accepted_sms(message: sms.SentMessage, outcome: str) -> _Result:
+    return _Result(
+        status=SMS_STATUSES.get(message.status, DeliveryStatus.QUEUED),
+        outcome=outcome,
+        provider_id=message.sid,
+        provider_status=message.status,
+        sent_at=timezone.now(),
+        last_error="",
+    )
+
+
+def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Result]:
+    """Send the emails of claimed rows over one SMTP connection, one message at a time (so a
+    failure is the failure of one row); a broken connection is opened again once."""
+    results: dict[int, _Result] = {}
+    mail = get_connection()
+    opened = False
+    try:
+        for row in rows:
+            if time.monotonic() >= deadline:
+                results[row.pk] = _not_started(row)
+                continue
+            try:
+                if not opened:
+                    mail.open()
+                    opened = True
+                message = email_message(delivery=row, connection=mail)
+                mail.send_messages([message])
+            except Exception as exc:
+                results[row.pk] = _transient(delivery=row, error=_error_text(exc))
+                with contextlib.suppress(Exception):
+                    mail.close()
+                opened = False
+                continue
+            results[row.pk] = _Result(
+                status=DeliveryStatus.SENT,
+                outcome=AttemptOutcome.OK,
+                provider_id=message.extra_headers["Message-ID"],
+                sent_at=timezone.now(),
+                last_error="",
+            )
+    finally:
+        if opened:
+            with contextlib.suppress(Exception):
+                mail.close()
+    return results
+
+
+def _store_results(
+    *, rows: dict[int, Delivery], results: dict[int, _Result], attempts: dict[int, Attempt]
+) -> None:
+    """Two UPDATEs in one transaction: the attempts, then the rows still ours (same claim)."""
+    now = timezone.now()
+    finished = []
+    for pk, attempt in attempts.items():
+        result = results[pk]
+        attempt.finished_at = result.finished_at or now
+        attempt.outcome = result.outcome
+        attempt.error = (result.last_error or "")[:2000]
+        attempt.provider_id = result.provider_id or ""
+        finished.append(attempt)
+    table = Delivery._meta.db_table
+    values = []
+    params: list[Any] = []
+    for pk, result in results.items():
+        values.append(
+            "(%s::bigint, %s::integer, %s::text, %s::text, %s::text, %s::timestamptz,"
+            " %s::timestamptz, %s::text)"
+        )
+        params += [
+            pk,
+            rows[pk].attempts,
+            result.status,
+            result.provider_id,
+            None if result.provider_status is None else result.provider_status[:20],
+            result.sent_at,
+            result.not_before,
+            result.last_error,
+        ]
+    # Only the table name and one placeholder group per row are formatted in.
+    sql = f"""
+        UPDATE {table} AS d
+        SET status = v.status,
+            provider_id = COALESCE(v.provider_id, d.provider_id),
+            provider_status = COALESCE(v.provider_status, d.provider_status),
+            sent_at = COALESCE(v.sent_at, d.sent_at),
+            not_before = COALESCE(v.not_before, d.not_before),
+            last_error = COALESCE(v.last_error, d.last_error),
+            lease_until = NULL,
+            updated_at = %s
+        FROM (VALUES {", ".join(values)})
+            AS v(id, attempts, status, provider_id, provider_status, sent_at, not_before,
+                 last_error)
+        WHERE d.id = v.id AND d.status = 'sending' AND d.attempts = v.attempts
+    """  # noqa: S608
+    with transaction.atomic():
+        if finished:
+            Attempt.objects.bulk_update(
+                finished, ["finished_at", "outcome", "error", "provider_id"]
+            )
+        if values:
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [now, *params])
+
+
+@dataclass(frozen=True)
+class Retry:
+    delivery_id: int
+    channel: str
+    delay: float
+
+
+def deliveries_send(
+    *, delivery_ids: list[int], channel: str | None = None, fill: int = 0
+) -> list[Retry]:
+    """Claim a batch of SMS/email deliveries and make at most one provider call per row.
+
+    The given rows (those due, or whose lease ran out) and up to `fill` more due rows of
+    `channel` are claimed in one conditional UPDATE with a lease; rows another worker holds are
+    left to it. Then, in a bounded number of queries whatever the batch size: an Attempt row per
+    call is written before any call (an unfinished attempt marks a call that may have reached the
+    provider); SMS leave concurrently over this process's threads, emails over one SMTP
+    connection; the attempts' outcomes and the rows' new state (provider id with the accepted
+    status, back-off, or failure) are written in one transaction, only to rows still held by
+    this claim. A row already carrying a provider id is never sent again; a row past
+    MAX_ATTEMPTS fails; a row whose earlier attempt may have reached Twilio is looked up there
+    first and adopted if found. Returns the rows to try again soon (transient errors with a
+    short back-off) for the caller to re-enqueue.
     """
     now = timezone.now()
-    if not _claim(delivery_id=delivery_id, now=now):
-        return None
-    delivery = Delivery.objects.select_related("event__consignment", "user").get(pk=delivery_id)
-    if delivery.provider_id:
-        # Already accepted by the provider (its id is stored): never send again.
-        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.QUEUED, lease_until=None, updated_at=now
-        )
-        return None
-    if delivery.attempts > conf.MAX_ATTEMPTS:
-        Delivery.objects.filter(pk=delivery.pk, status=DeliveryStatus.SENDING).update(
-            status=DeliveryStatus.FAILED,
-            lease_until=None,
-            updated_at=now,
-            last_error=delivery.last_error or "too many attempts",
-        )
-        return None
-    attempt = Attempt.objects.create(delivery=delivery, number=delivery.attempts, started_at=now)
-    try:
-        if delivery.channel == SMS:
-            _, body = message_texts(
-                kind_code=delivery.kind, event=delivery.event, language=delivery.language
+    started = time.monotonic()
+    channels = [channel] if channel else list(PROVIDER_CHANNELS)
+    claimed = _claim_batch(delivery_ids=delivery_ids, channels=channels, fill=fill, now=now)
+    if not claimed:
+        return []
+    # A send started after this point could outlive the lease (then another worker may claim
+    # the row): it is not started.
+    deadline = started + conf.lease_seconds() - conf.TWILIO_TIMEOUT
+    rows = {
+        row.pk: row
+        for row in Delivery.objects.select_related("event__consignment")
+        .filter(pk__in=claimed)
+        .order_by("pk")
+    }
+    results: dict[int, _Result] = {}
+    todo: list[Delivery] = []
+    for row in rows.values():
+        if row.provider_id:  # accepted by the provider already (its id is stored)
+            results[row.pk] = _Result(status=DeliveryStatus.QUEUED)
+        elif row.attempts > conf.MAX_ATTEMPTS:
+            results[row.pk] = _Result(
+                status=DeliveryStatus.FAILED, last_error=row.last_error or "too many attempts"
             )
-            sid, status, outcome = _send_sms(
-                delivery=delivery,
-                body=body,
-                ambiguous_before=_previous_attempt_ambiguous(delivery=delivery),
+        else:
+            todo.append(row)
+    ambiguous: dict[int, dt.datetime] = {}
+    retried = [row.pk for row in todo if row.channel == SMS and row.attempts > 1]
+    if retried:
+        for item in (
+            Attempt.objects.filter(delivery_id__in=retried)
+            .values("delivery_id")
+            .annotate(
+                first=Min("started_at"),
+                unsure=Count("id", filter=Q(outcome="") | Q(error__startswith=AMBIGUOUS)),
             )
-            _finish(
-                delivery=delivery,
-                attempt=attempt,
-                outcome=outcome,
-                provider_id=sid,
-                changes={
-                    "provider_id": sid,
-                    "provider_status": status,
-                    "status": SMS_STATUSES.get(status, DeliveryStatus.QUEUED),
-                    "sent_at": now,
-                    "last_error": "",
-                },
-            )
-            return None
-        with get_connection() as connection:
-            message = email_message(delivery=delivery, connection=connection)
-            message.send()
-        message_id = message.extra_headers["Message-ID"]
-        _finish(
-            delivery=delivery,
-            attempt=attempt,
-            outcome=AttemptOutcome.OK,
-            provider_id=message_id,
-            changes={
-                "provider_id": message_id,
-                "status": DeliveryStatus.SENT,
-                "sent_at": now,
-                "last_error": "",
-            },
+        ):
+            if item["unsure"]:
+                ambiguous[item["delivery_id"]] = item["first"]
+    attempts = {
+        attempt.delivery_id: attempt
+        for attempt in Attempt.objects.bulk_create(
+            [Attempt(delivery=row, number=row.attempts, started_at=now) for row in todo]
         )
-        return None
-    except sms.PermanentError as exc:
-        _finish(
-            delivery=delivery,
-            attempt=attempt,
-            outcome=AttemptOutcome.PERMANENT,
-            error=str(exc),
-            changes={"status": DeliveryStatus.FAILED, "last_error": str(exc)},
-        )
-        return None
-    except Exception as exc:  # transient: provider 429/5xx, timeouts, SMTP errors
-        error = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, sms.AmbiguousError):
-            error = AMBIGUOUS + error
-        if delivery.attempts >= conf.MAX_ATTEMPTS:
-            _finish(
-                delivery=delivery,
-                attempt=attempt,
-                outcome=AttemptOutcome.TRANSIENT,
-                error=error,
-                changes={"status": DeliveryStatus.FAILED, "last_error": error},
-            )
-            return None
-        delay = backoff_seconds(delivery.attempts)
-        _finish(
-            delivery=delivery,
-            attempt=attempt,
-            outcome=AttemptOutcome.TRANSIENT,
-            error=error,
-            changes={
-                "status": DeliveryStatus.PENDING,
-                "not_before": timezone.now() + dt.timedelta(seconds=delay),
-                "last_error": error,
-            },
-        )
-        logger.info("delivery %s: %s; retry in %.1fs", delivery.pk, error, delay)
-        return delay if delay <= COUNTDOWN_LIMIT else None
+    }
+    sms_rows = [row for row in todo if row.channel == SMS]
+    email_rows = [row for row in todo if row.channel == EMAIL]
+    if sms_rows:
+        results.update(_send_sms_batch(rows=sms_rows, ambiguous=ambiguous, deadline=deadline))
+    if email_rows:
+        results.update(_send_email_batch(rows=email_rows, deadline=deadline))
+    _store_results(rows=rows, results=results, attempts=attempts)
+    return [
+        Retry(delivery_id=pk, channel=rows[pk].channel, delay=result.retry_in)
+        for pk, result in results.items()
+        if result.retry_in is not None
+    ]
+
+
+def delivery_send(*, delivery_id: int) -> float | None:
+    """Claim one SMS or email delivery and make at most one provider call for it (a batch of
+    one, see deliveries_send).
+
+    Returns the number of seconds after which it should be tried again (a transient error), or
+    None (sent, failed for good, not due, claimed by someone else, or a long back-off the sweep
+    will pick up). The Attempt row records each call: start, end, provider id, outcome, error.
+    """
+    retries = deliveries_send(delivery_ids=[delivery_id])
+    return retries[0].delay if retries else None
+
+
+def deliveries_enqueue(*, delivery_ids: list[tuple[int, str]], countdown: float = 0) -> int:
+    """Hand rows to the workers: one task per channel and batch of conf.BATCH_SIZE ids; each task
+    also fills its batch with other due rows of its channel. Returns the number of tasks."""
+    from notifications.tasks import deliver
+
+    by_channel: dict[str, list[int]] = {}
+    for pk, channel in delivery_ids:
+        by_channel.setdefault(channel, []).append(pk)
+    size = max(conf.BATCH_SIZE, 1)
+    tasks = 0
+    for channel, ids in by_channel.items():
+        for start in range(0, len(ids), size):
+            chunk = ids[start : start + size]
+            if countdown > 0:
+                deliver.apply_async((chunk, channel), countdown=countdown)
+            else:
+                deliver.delay(chunk, channel)
+            tasks += 1
+    return tasks
 
 
 def deliveries_recover(
@@ -339,18 +576,15 @@ def deliveries_recover(
         Q(not_before__isnull=True) | Q(not_before__lte=now)
     )
     expired = Q(status=DeliveryStatus.SENDING, lease_until__lt=now)
-    ids = list(
+    found = list(
         Delivery.objects.filter(channel__in=PROVIDER_CHANNELS)
         .filter(stale_pending | expired)
         .order_by("id")
-        .values_list("id", flat=True)[:limit]
+        .values_list("id", "channel")[:limit]
     )
-    if ids:
-        from notifications.tasks import deliver
-
-        for start in range(0, len(ids), 100):
-            deliver.delay(ids[start : start + 100])
-    return ids
+    if found:
+        deliveries_enqueue(delivery_ids=found)
+    return [pk for pk, _ in found]
 
 
 STATUS_RANK = {

@@ -86,14 +86,19 @@ def status_callback_url() -> str:
     return settings.SITE_URL.rstrip("/") + reverse("notifications:twilio-status")
 
 
-def send(*, to: str, body: str) -> SentMessage:
-    """Create one message at Twilio; raises TransientError, AmbiguousError or PermanentError."""
+def send(*, to: str, body: str, status_callback: str = "") -> SentMessage:
+    """Create one message at Twilio; raises TransientError, AmbiguousError or PermanentError.
+
+    Safe to call from several threads at once (each thread has its own client and connections);
+    pass `status_callback` (status_callback_url()) when calling from a thread without Django's
+    URL resolver set up for it.
+    """
     try:
         message = client().messages.create(
             to=to,
             from_=settings.TWILIO_FROM_NUMBER,
             body=body,
-            status_callback=status_callback_url(),
+            status_callback=status_callback or status_callback_url(),
         )
     except TwilioRestException as exc:
         text = f"HTTP {exc.status} code {exc.code}: {exc.msg}"

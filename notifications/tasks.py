@@ -1,4 +1,4 @@
-"""Workers' side of the outbox: deliver rows by id, and sweep what a crash left behind."""
+"""Workers' side of the outbox: deliver rows in batches, and sweep what a crash left behind."""
 
 from typing import Any
 
@@ -8,14 +8,24 @@ from sesame.celery import app
 
 
 @shared_task(name="notifications.deliver", ignore_result=True)
-def deliver(delivery_ids: list[int]) -> None:
-    """Send each delivery (claimed one by one); transient failures come back after a delay."""
-    from notifications.services import delivery_send
+def deliver(delivery_ids: list[int], channel: str = "") -> None:
+    """Send a batch: the given rows plus other due rows of `channel` up to conf.BATCH_SIZE
+    (claimed together; a row another worker holds is skipped). Rows with a transient error come
+    back in one task per channel once the longest of their back-offs has passed."""
+    from notifications import conf
+    from notifications.services import deliveries_enqueue, deliveries_send
 
-    for delivery_id in delivery_ids:
-        delay = delivery_send(delivery_id=int(delivery_id))
-        if delay is not None:
-            deliver.apply_async(([delivery_id],), countdown=delay)
+    ids = [int(pk) for pk in delivery_ids]
+    fill = max(conf.BATCH_SIZE - len(ids), 0) if channel else 0
+    retries = deliveries_send(delivery_ids=ids, channel=channel or None, fill=fill)
+    by_channel: dict[str, list[Any]] = {}
+    for retry in retries:
+        by_channel.setdefault(retry.channel, []).append(retry)
+    for retry_channel, items in by_channel.items():
+        deliveries_enqueue(
+            delivery_ids=[(item.delivery_id, retry_channel) for item in items],
+            countdown=max(item.delay for item in items),
+        )
 
 
 @shared_task(name="notifications.sweep", ignore_result=True)
