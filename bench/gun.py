@@ -34,7 +34,7 @@ ITEMS = 5
 QUANTITY = "100.000"
 CONCURRENCY = (1, 10, 50)
 # (requests, seconds) bounds per run: whichever comes first ends it.
-BOUNDS = {1: (300, 10.0), 10: (1200, 15.0), 50: (1800, 15.0)}
+BOUNDS = {1: (150, 10.0), 10: (500, 15.0), 50: (900, 15.0)}
 WARMUP = 100
 TARGET_THROUGHPUT = 300.0
 TARGET_P99_MS = 100.0
