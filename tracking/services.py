@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -42,6 +42,23 @@ def _status_refresh(*, consignment: Consignment) -> None:
     consignment.status = status
 
 
+# First key of the two-key advisory lock that serialises event inserts per company.
+EVENTS_LOCK_NAMESPACE = 0x7472_6B01
+
+
+def _company_events_lock(*, company_id: int) -> None:
+    """Wait for, then hold until the end of the transaction, the right to insert events of this
+    company. Ids come from a sequence at insert time, so without it two transactions could
+    commit their events in the opposite order to their ids, and a stream reader resuming after
+    the higher id (Last-Event-ID) would never see the lower one. Keys wrap to int4: two
+    companies sharing a key only wait for each other."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s, %s)",
+            [EVENTS_LOCK_NAMESPACE, company_id % 2**31],
+        )
+
+
 @transaction.atomic
 def event_record(
     *,
@@ -58,10 +75,13 @@ def event_record(
     Idempotent on (source, source_event_id): a second delivery returns the first event with
     created=False and sends nothing. When created, `event_recorded` is sent inside this
     transaction, the consignment's cached status is refreshed, and the event is published on
-    Redis after commit. Raises ValidationError for an unknown kind.
+    Redis after commit. Events of one company commit in the order of their ids (a per-company
+    advisory lock held to the end of the enclosing transaction), so a reader that has seen an
+    id has seen every lower one of that company. Raises ValidationError for an unknown kind.
     """
     if kind not in KINDS:
         raise ValidationError({"kind": _("Unknown event kind %(kind)s.") % {"kind": kind}})
+    _company_events_lock(company_id=consignment.company_id)
     event, created = Event.objects.get_or_create(
         source=source,
         source_event_id=source_event_id,
