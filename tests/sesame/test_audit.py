@@ -47,6 +47,6 @@ def test_audit_rows_cannot_be_rewritten(company) -> None:
 
 
 def test_admin_sees_the_audit_trail(admin_client, company) -> None:
-    response = admin_client.get("/admin/pghistory/events/")
+    response = admin_client.get(f"/admin/pghistory/events/?obj=sesame.company:{company.pk}")
     assert response.status_code == 200
     assert company.name in response.content.decode()
