@@ -113,8 +113,7 @@ class ItemInline(ReadOnlyInline):
 
 class ControlInline(ReadOnlyInline):
     model = Control
-    fields = ["decision", "agent", "comment", "opened_at", "decided_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("decision", "agent", "comment", "opened_at", "decided_at")
 
 
 @admin.register(Declaration)
@@ -143,8 +142,15 @@ class ItemDocumentAdmin(ReadOnlyAdmin):
 
 class PartnerDocumentLineInline(ReadOnlyInline):
     model = PartnerDocumentLine
-    fields = ["line", "commodity_code", "origin_country", "quantity", "unit", "reserved", "imputed"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "line",
+        "commodity_code",
+        "origin_country",
+        "quantity",
+        "unit",
+        "reserved",
+        "imputed",
+    )
 
 
 @admin.register(PartnerDocument)
@@ -177,8 +183,15 @@ class LedgerEntryAdmin(ReadOnlyAdmin):
 
 class GunMessageInline(ReadOnlyInline):
     model = GunMessage
-    fields = ["order", "code", "item", "document_code", "reference", "forceable", "passive"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "order",
+        "code",
+        "item",
+        "document_code",
+        "reference",
+        "forceable",
+        "passive",
+    )
 
 
 @admin.register(GunRun)

@@ -299,12 +299,13 @@ def declaration_detail(*, declaration: Declaration, show_all_balances: bool) -> 
         views = []
         for doc in item.documents.all():
             partner_document = partner_documents.get((doc.code, doc.reference))
-            visible = partner_document is not None and partner_document.pk in balances
+            shown = balances.get(partner_document.pk) if partner_document is not None else None
+            visible = shown is not None
             views.append(
                 DocumentView(
                     document=doc,
                     partner_document=partner_document,
-                    balances=balances.get(partner_document.pk, []) if visible else [],
+                    balances=shown or [],
                     ledger=ledger.get((item.item_number, doc.code, doc.reference), []),
                     visible=visible,
                 )
