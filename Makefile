@@ -36,7 +36,7 @@ run: setup
 	@$(PY) manage.py demo_data
 	@$(PY) scripts/front.py
 	@echo "Sesame: starting on http://127.0.0.1:8000 (Ctrl-C stops everything)"
-	@exec .venv/bin/honcho --no-prefix -f Procfile start 2>&1 | grep --line-buffered -v '^$$' || true
+	@exec .venv/bin/honcho -f Procfile start
 
 test: setup
 	@$(PY) scripts/services.py up --nginx --chromium
@@ -54,7 +54,7 @@ bench: setup
 	@$(PY) -m bench
 
 messages: setup
-	@$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=.local
+	@$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=.local --ignore=tests --ignore=bench --no-obsolete
 	@$(PY) manage.py compilemessages --ignore=.venv
 
 services-down:

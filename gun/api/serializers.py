@@ -261,7 +261,7 @@ class DeclarationOutput(serializers.Serializer):
     client_reference = serializers.CharField()
     importer_eori = serializers.CharField()
     special_mentions = serializers.ListField(child=serializers.CharField())
-    post = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    post = serializers.CharField(source="post.code", read_only=True, allow_null=True)
     version = serializers.IntegerField()
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()

@@ -1,0 +1,62 @@
+"""Malformed, oversized or hostile bodies get a precise 4xx and change nothing."""
+
+import pytest
+from django.test import override_settings
+
+from sesame.models import Company
+
+pytestmark = pytest.mark.django_db
+ENDPOINT = "/api/v1/declarations/"
+
+
+def post_raw(client, key: str, body: bytes, content_type: str = "application/json"):
+    return client.post(
+        ENDPOINT, data=body, content_type=content_type, HTTP_AUTHORIZATION=f"Api-Key {key}"
+    )
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{", b"{'single': 'quotes'}", b"[1, 2,]", b"\xff\xfe", b'{"a": NaN}', b"nul"],
+)
+def test_malformed_json_is_400_with_a_code(client, company_key: str, body: bytes) -> None:
+    from gun.models import Declaration
+
+    response = post_raw(client, company_key, body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_json"
+    assert not Declaration.objects.exists()
+
+
+@override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=1024)
+def test_oversized_body_is_413(client, company_key: str) -> None:
+    body = b'{"client_reference": "' + b"x" * 4096 + b'"}'
+    response = post_raw(client, company_key, body)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+
+
+def test_wrong_content_type_is_415(client, company_key: str) -> None:
+    response = post_raw(
+        client, company_key, b"a=b", content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == 415
+    assert response.json()["code"] == "unsupported_media_type"
+
+
+def test_unknown_api_path_with_post_is_a_json_404(client, company_key: str) -> None:
+    response = post_raw(client, company_key, b"{}")
+    assert response.status_code != 500
+    response = client.post("/api/v1/nowhere/", data=b"{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_form_with_an_over_long_company_name_is_refused() -> None:
+    from django.core.exceptions import ValidationError
+
+    from sesame.services import company_create
+
+    with pytest.raises(ValidationError):
+        company_create(eori="FR732829320", name="x" * 500)
+    assert not Company.objects.exists()
