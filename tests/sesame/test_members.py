@@ -89,8 +89,9 @@ def test_last_admin_cannot_be_removed(client, company, company_admin):
     client.force_login(company_admin)
     client.post(reverse("member-remove", args=[other_admin.pk]))
     mine = Membership.objects.get(user=company_admin)
-    from sesame.services import membership_remove
     from django.core.exceptions import ValidationError
+
+    from sesame.services import membership_remove
 
     with pytest.raises(ValidationError):
         membership_remove(membership=mine, by=company_admin)
