@@ -118,12 +118,15 @@ def test_no_sms_is_started_that_could_outlive_the_claim_lease(fake_twilio, setti
     retries = deliveries_send(delivery_ids=[row.pk for row in rows], channel="sms")
     assert sorted(retry.delivery_id for retry in retries) == [row.pk for row in rows]
     assert fake_twilio.requests == []
-    for row in rows:
+    for row in rows:  # nothing was tried: due again, the attempt taken back
         row.refresh_from_db()
-        assert (row.status, row.lease_until, row.attempts) == ("pending", None, 1)
+        assert (row.status, row.lease_until, row.attempts) == ("pending", None, 0)
         assert row.not_before <= timezone.now()
-        [attempt] = row.attempt_set.all()
-        assert attempt.outcome == "transient" and "lease" in attempt.error
+        assert not row.attempt_set.exists()
+    settings.NOTIFY_LEASE_SECONDS = 120.0
+    assert deliveries_send(delivery_ids=[row.pk for row in rows], channel="sms") == []
+    assert len(fake_twilio.messages) == 3
+    assert {row.attempt_set.get().number for row in rows} == {1}
 
 
 def test_an_interrupted_batch_is_looked_up_at_twilio_and_never_sent_twice(fake_twilio):
