@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -44,8 +45,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             return render(request, "sesame/no_company.html", status=403)
         request.membership = membership  # type: ignore[attr-defined]
         role = OPERATOR
+    # Each app's panel is rendered with its own context (sesame.registry).
     panels = [
-        {"template": panel.template, **panel.context(request)}
+        render_to_string(panel.template, panel.context(request), request=request)
         for panel in PANELS
         if role in panel.roles
     ]
