@@ -2,11 +2,14 @@
 
 import asyncio
 import os
+import socket
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from unittest.mock import patch
 
 import pytest
 import redis
+import requests
 from django.conf import settings
 from django.utils import timezone
 
@@ -188,3 +191,72 @@ def test_disconnect_removes_the_client_queue(db):
     with ThreadPoolExecutor(1) as pool:
         assert pool.submit(asyncio.run, scenario()).result() == (1, 0, RETRY)
     assert os.getpid()
+
+
+def test_a_stream_reaching_django_under_wsgi_answers_204_at_once(live_server, member):
+    company, user = member
+    consignment = make_consignment(company)
+    cookie = session_cookie(user)
+    for path in ("/streams/company/", f"/streams/consignments/{consignment.pk}/"):
+        # A never-ending answer would hang here (and the test process at exit), not return.
+        response = requests.get(
+            live_server.url + path,
+            cookies={"sessionid": cookie},
+            headers={"Accept": "text/event-stream"},
+            timeout=10,
+        )
+        assert response.status_code == 204
+        assert response.content == b""
+
+
+def _threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    raise AssertionError("no thread count")
+
+
+def _open_raw_stream(port: int, path: str, cookie: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: sessionid={cookie}\r\n\r\n".encode()
+    )
+    received = b""
+    while b": connected" not in received:
+        chunk = sock.recv(4096)
+        assert chunk, received
+        received += chunk
+    assert received.startswith(b"HTTP/1.1 200"), received
+    return sock
+
+
+def _read_until(sock: socket.socket, needle: bytes) -> None:
+    received = b""
+    while needle not in received:
+        chunk = sock.recv(4096)
+        assert chunk, received
+        received += chunk
+
+
+def test_two_hundred_open_streams_hold_no_thread_each(uvicorn_server, member):
+    company, user = member
+    consignment = make_consignment(company)
+    cookie = session_cookie(user)
+    path = f"/streams/consignments/{consignment.pk}/"
+    _open_raw_stream(uvicorn_server.port, path, cookie).close()  # the executor has started
+    before = _threads(uvicorn_server.pid)
+    with ThreadPoolExecutor(20) as pool:
+        streams = list(
+            pool.map(lambda _n: _open_raw_stream(uvicorn_server.port, path, cookie), range(200))
+        )
+    try:
+        during = _threads(uvicorn_server.pid)
+        event = record(consignment, 1)
+        for stream in streams:
+            _read_until(stream, f"id: {event.pk}\n".encode())
+    finally:
+        for stream in streams:
+            stream.close()
+    # Opening uses the event loop's bounded executor (min(32, CPUs + 4) threads), never a
+    # thread per stream.
+    assert during - before <= min(32, (os.cpu_count() or 1) + 4)
