@@ -20,11 +20,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qsl
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.db import close_old_connections
@@ -124,8 +124,20 @@ def missed_frames(
         close_old_connections()
 
 
-_stream_company = sync_to_async(stream_company, thread_sensitive=False)
-_missed_frames = sync_to_async(missed_frames, thread_sensitive=False)
+async def _in_thread(function: Callable[..., Any], **kwargs: Any) -> Any:
+    """Run `function` in a thread of the loop's bounded default executor, in that thread's own
+    context. Not `sync_to_async(thread_sensitive=False)`: it runs the function in a copy of the
+    caller's context, and Django keeps its cache clients in context-local storage, so every
+    stream opened a new Redis connection pool for its session read."""
+    return await asyncio.get_running_loop().run_in_executor(None, partial(function, **kwargs))
+
+
+async def _stream_company(**kwargs: Any) -> int | None:
+    return await _in_thread(stream_company, **kwargs)
+
+
+async def _missed_frames(**kwargs: Any) -> list[tuple[int, bytes]]:
+    return await _in_thread(missed_frames, **kwargs)
 
 
 # --- The ASGI application -------------------------------------------------------------------
