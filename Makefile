@@ -55,6 +55,7 @@ bench: setup
 
 messages: setup
 	@$(PY) manage.py makemessages -l fr -l en --ignore=.venv --ignore=.local --ignore=tests --ignore=bench --no-obsolete
+	@$(PY) scripts/catalogue_fill.py $(FRENCH) || echo 'translate the strings above in locale/fr'
 	@$(PY) manage.py compilemessages --ignore=.venv
 
 services-down:

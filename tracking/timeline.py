@@ -250,6 +250,9 @@ def timeline_build(
         kind = KINDS.get(event.kind)
         if kind is not None:
             latest[kind.step] = event
+    # A validated declaration has passed the GUN: the result step is done with it.
+    if "gun_result" not in latest and "validation" in latest:
+        latest["gun_result"] = latest["validation"]
     lodged = latest.get("declaration_lodged")
     if lodged is not None:
         for code in RESTARTED_BY_LODGING:

@@ -18,6 +18,14 @@ from tracking.timeline import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
+
+
+@pytest.fixture(autouse=True)
+def _english():  # the assertions read the English texts
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
 ARRIVAL = datetime(2026, 3, 12, 10, 0, tzinfo=PARIS)  # a Thursday, no holiday nearby
 CUSTOMS = {"arrival", "declaration_lodged", "gun_result", "validation", "release", "exit"}
 VET = {"prenotification", "documentary_check", "identity_check", "physical_check", "ched_decision"}
@@ -224,3 +232,30 @@ def test_late_prenotification_is_flagged_on_the_step() -> None:
     )
     assert timeline.step("prenotification").late is True
     assert timeline.step("prenotification").state == DONE
+
+
+def test_a_validated_declaration_has_passed_the_gun_result_step() -> None:
+    timeline = build([ev("declaration_lodged", 1, id=1), ev("declaration_validated", 2, id=2)], [])
+    states = {step.code: step.state for step in timeline.steps}
+    assert states["gun_result"] == DONE
+    assert states["validation"] == DONE
+    assert states["release"] == WAITING
+
+
+def test_event_details_leave_out_internal_ids_and_empty_values() -> None:
+    from tracking.templatetags.tracking_tags import payload_items
+
+    items = payload_items(
+        {
+            "mrn": None,
+            "stage": "validation",
+            "outcome": "accepted",
+            "messages": [],
+            "declaration_id": "7e06",
+            "control_required": False,
+        }
+    )
+    assert [(str(label), value) for label, value in items] == [
+        ("GUN stage", "validation"),
+        ("Outcome", "accepted"),
+    ]

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from sesame.management.commands import _demo_activity
 from sesame.models import AgentProfile, AgentService, APIKey, BorderControlPost, Membership, User
 from sesame.services import api_key_create, company_create
 
@@ -56,6 +57,8 @@ class Command(BaseCommand):
                     user=user, company=company, defaults={"role": role}
                 )
                 lines.append(f"  {role:9} {email:34} {name} ({eori})")
+            operator = User.objects.get(email=f"operator@{slug}.example")
+            _demo_activity.load(company=company, operator=operator, tag=slug.upper())
         for code, email, service, secret in AGENTS:
             post = BorderControlPost.objects.get(code=code)
             user = _user(email, "Agent", post.name)

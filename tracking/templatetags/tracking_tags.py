@@ -1,0 +1,34 @@
+"""How an event's payload reads on the timeline: known keys by name, no internal ids."""
+
+from typing import Any
+
+from django import template
+from django.utils.translation import gettext_lazy as _
+
+register = template.Library()
+
+LABELS = {
+    "mrn": "MRN",
+    "ched_reference": _("CHED"),
+    "client_reference": _("Client reference"),
+    "stage": _("GUN stage"),
+    "outcome": _("Outcome"),
+    "result": _("Result"),
+    "decision": _("Decision"),
+    "note": _("Note"),
+    "control_required": _("Control required"),
+}
+HIDDEN = {"declaration_id", "messages"}
+
+
+@register.filter
+def payload_items(payload: dict[str, Any] | None) -> list[tuple[Any, Any]]:
+    """(label, value) pairs worth showing: empty values, internal ids and lists are left out."""
+    items = []
+    for key, value in (payload or {}).items():
+        if key in HIDDEN or value in (None, "", [], {}, False):
+            continue
+        if isinstance(value, list | dict):
+            continue
+        items.append((LABELS.get(key, key.replace("_", " ").capitalize()), value))
+    return items
