@@ -31,12 +31,7 @@ $(VENV_STAMP): pyproject.toml
 setup: $(VENV_STAMP)
 
 run: setup
-	@$(PY) scripts/services.py up --nginx
-	@$(PY) manage.py migrate --noinput -v0
-	@$(PY) manage.py demo_data
-	@$(PY) scripts/front.py
-	@echo "Sesame: starting on http://127.0.0.1:8000 (Ctrl-C stops everything)"
-	@exec .venv/bin/honcho -f Procfile start
+	@exec $(PY) scripts/run.py
 
 test: setup
 	@$(PY) scripts/services.py up --nginx --chromium

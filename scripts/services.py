@@ -95,10 +95,11 @@ def pg_connectable(url: str) -> bool:
         return False
 
 
-def ensure_postgres(url: str) -> None:
+def ensure_postgres(url: str) -> bool:
+    """Make PostgreSQL answer at `url`; True when a project-local server was started for it."""
     if pg_connectable(url):
         say("PostgreSQL answers at DATABASE_URL")
-        return
+        return False
     parts = urlparse(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 5432
     if host not in LOCAL_HOSTS:
@@ -136,7 +137,8 @@ def ensure_postgres(url: str) -> None:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    if not port_open(host, port):
+    started = not port_open(host, port)
+    if started:
         say(f"starting PostgreSQL on {host}:{port}")
         # A local development cluster: durability traded for speed, room for the race tests.
         options = (
@@ -206,7 +208,7 @@ def ensure_postgres(url: str) -> None:
     for _ in range(30):
         if pg_connectable(url):
             say("PostgreSQL ready")
-            return
+            return started
         time.sleep(0.5)
     raise SetupError(f"PostgreSQL did not accept connections; see {log}")
 
@@ -214,12 +216,13 @@ def ensure_postgres(url: str) -> None:
 # --- Redis --------------------------------------------------------------------------------
 
 
-def ensure_redis(url: str) -> None:
+def ensure_redis(url: str) -> bool:
+    """Make Redis answer at `url`; True when a project-local server was started for it."""
     parts = urlparse(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 6379
     if port_open(host, port):
         say("Redis answers at REDIS_URL")
-        return
+        return False
     if host not in LOCAL_HOSTS:
         raise SetupError(f"Redis at {host}:{port} does not answer (REDIS_URL)")
     if not shutil.which("redis-server"):
@@ -254,7 +257,7 @@ def ensure_redis(url: str) -> None:
     for _ in range(50):
         if port_open(host, port):
             say("Redis ready")
-            return
+            return True
         time.sleep(0.1)
     raise SetupError(f"Redis did not start; see {directory / 'redis.log'}")
 
@@ -272,16 +275,32 @@ def ensure_chromium() -> None:
         apt_install("chromium")
 
 
-def down() -> None:
+def up(*, nginx: bool = False, chromium: bool = False) -> list[str]:
+    """Everything the portal needs; returns the local servers started now ("postgres",
+    "redis"), so that the caller can stop exactly those."""
+    started = []
+    if ensure_postgres(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)):
+        started.append("postgres")
+    if ensure_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL)):
+        started.append("redis")
+    if nginx:
+        ensure_nginx()
+    if chromium:
+        ensure_chromium()
+    return started
+
+
+def down(which: tuple[str, ...] = ("postgres", "redis")) -> None:
+    """Stop the project-local servers named in `which`."""
     bindir = pg_bindir()
     data = LOCAL / "pg" / "data"
-    if bindir and (data / "postmaster.pid").exists():
+    if "postgres" in which and bindir and (data / "postmaster.pid").exists():
         subprocess.run(
             as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]),
             check=False,
         )
     pidfile = LOCAL / "redis" / "redis.pid"
-    if pidfile.exists():
+    if "redis" in which and pidfile.exists():
         with contextlib.suppress(ValueError, ProcessLookupError):
             os.kill(int(pidfile.read_text().strip()), 15)
 
@@ -294,12 +313,7 @@ def main(argv: list[str]) -> int:
         if argv[0] == "down":
             down()
             return 0
-        ensure_postgres(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
-        ensure_redis(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
-        if "--nginx" in argv:
-            ensure_nginx()
-        if "--chromium" in argv:
-            ensure_chromium()
+        up(nginx="--nginx" in argv, chromium="--chromium" in argv)
     except (SetupError, subprocess.CalledProcessError) as exc:
         print(f"[services] cannot continue: {exc}", file=sys.stderr)
         return 1
