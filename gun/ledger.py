@@ -263,8 +263,14 @@ def ledger_reserve(
     who: str,
     operation: str,
     remote_partners: set[str],
+    first: bool = False,
 ) -> list[LedgerEntry]:
-    """Write one reserve entry per movement and move the balances (GUN_RULES §5)."""
+    """Write one reserve entry per movement and move the balances (GUN_RULES §5).
+
+    ``first``: the declaration holds nothing yet (a validation: only a validated declaration
+    ever holds reservations), so its ``Reservation`` rows are inserted from the movements
+    instead of being rebuilt from the ledger; a row already there is refused by the database
+    (unique per declaration and line)."""
     entries = [
         LedgerEntry(
             declaration=declaration,
@@ -300,7 +306,14 @@ def ledger_reserve(
             from gun.services.errors import GunConflict
 
             raise GunConflict("document_taken", "A single-use document is held by another.")
-    _sync_reservations(declaration)
+    if first:
+        Reservation.objects.bulk_create(
+            Reservation(declaration=declaration, line_id=line_id, quantity=reserved)
+            for line_id, (reserved, _imputed) in sorted(deltas.items())
+            if reserved > 0
+        )
+    else:
+        _sync_reservations(declaration)
     return entries
 
 

@@ -53,6 +53,49 @@ def declaration_get(*, pk: Any, company: Any = None) -> Declaration | None:
     return _with_details(queryset).first()
 
 
+ITEM_FIELDS = ("id", "item_number", "commodity_code", "origin_country", "net_mass_kg")
+DOCUMENT_FIELDS = (
+    "code",
+    "reference",
+    "date",
+    "has_imputation",
+    "imputation_line_number",
+    "imputation_product_reference",
+    "imputation_trade_name",
+    "imputation_quantity",
+    "imputation_unit",
+    "imputation_provisional_weight",
+    "imputation_weight_unit",
+    "imputation_amount",
+    "imputation_currency",
+    "imputation_net_mass_kg",
+)
+
+
+def declaration_head(*, pk: Any, company: Any) -> Declaration | None:
+    """The declaration row alone (no items, no run), None when absent or of another company:
+    what an action needs to find the declaration before its service loads the rest."""
+    return Declaration.objects.filter(pk=pk, company=company).first()
+
+
+def declaration_content(*, declaration_id: Any) -> list[dict[str, Any]]:
+    """The declaration's items, each with ``documents`` (box 44 with the imputation sheet), as
+    plain dicts in item then document order: one query (items LEFT JOIN documents)."""
+    rows = (
+        DeclarationItem.objects.filter(declaration_id=declaration_id)
+        .order_by("item_number", "id", "documents__position", "documents__id")
+        .values_list(*ITEM_FIELDS, "documents__id", *(f"documents__{f}" for f in DOCUMENT_FIELDS))
+    )
+    items: list[dict[str, Any]] = []
+    width = len(ITEM_FIELDS)
+    for row in rows:
+        if not items or items[-1]["id"] != row[0]:
+            items.append({**dict(zip(ITEM_FIELDS, row[:width], strict=True)), "documents": []})
+        if row[width] is not None:
+            items[-1]["documents"].append(dict(zip(DOCUMENT_FIELDS, row[width + 1 :], strict=True)))
+    return items
+
+
 def declaration_runs(*, declaration: Declaration) -> QuerySet[GunRun]:
     """Every GUN run of a declaration, newest first, with its messages."""
     return declaration.runs.order_by("-id").prefetch_related(

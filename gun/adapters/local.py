@@ -11,6 +11,63 @@ from django.db.models import Q
 
 from gun.engine import DocumentKey, PartnerDocument, PartnerLine
 from gun.models import LedgerEntry, PartnerDocumentLine, Reservation
+from gun.models import PartnerDocument as Row
+
+ZERO = Decimal(0)
+
+
+def partner_document(
+    row: Row,
+    lines: list[PartnerDocumentLine],
+    *,
+    declaration_id: uuid.UUID | None,
+    own: Mapping[int, Decimal],
+) -> PartnerDocument:
+    """The engine's view of a published document and its lines (in line order); ``own``: the
+    declaration's reservation per line id, available to it again (GUN_RULES §5)."""
+    return PartnerDocument(
+        code=row.code,
+        reference=row.reference,
+        status=row.status,
+        holder_eori=row.holder_eori,
+        used_by_other=(
+            row.single_use and row.used_by_id is not None and row.used_by_id != declaration_id
+        ),
+        lines=tuple(
+            PartnerLine(
+                line=line.line,
+                commodity_code=line.commodity_code,
+                origin_country=line.origin_country,
+                quantity=line.quantity,
+                unit=line.unit,
+                available=line.available + own.get(line.pk, ZERO),
+            )
+            for line in lines
+        ),
+    )
+
+
+def lookup_in_rows(
+    partner: str,
+    keys: list[DocumentKey],
+    *,
+    documents: Mapping[DocumentKey, Row],
+    lines: Mapping[int, list[PartnerDocumentLine]],
+    declaration_id: uuid.UUID | None,
+    own: Mapping[int, Decimal],
+) -> dict[DocumentKey, PartnerDocument | None]:
+    """``LocalAdapter.lookup`` answered from rows the caller already read (and locked): the
+    documents by key and their lines by document id in line order. No query."""
+    answer: dict[DocumentKey, PartnerDocument | None] = {}
+    for key in keys:
+        row = documents.get(key)
+        if row is None or row.partner != partner:
+            answer[key] = None
+        else:
+            answer[key] = partner_document(
+                row, lines.get(row.pk, []), declaration_id=declaration_id, own=own
+            )
+    return answer
 
 
 class LocalAdapter:
@@ -50,33 +107,12 @@ class LocalAdapter:
             documents[line.document_id] = line.document
         answer: dict[DocumentKey, PartnerDocument | None] = dict.fromkeys(keys)
         for document_id, document in documents.items():
-            answer[(document.code, document.reference)] = PartnerDocument(
-                code=document.code,
-                reference=document.reference,
-                status=document.status,
-                holder_eori=document.holder_eori,
-                used_by_other=(
-                    document.single_use
-                    and document.used_by_id is not None
-                    and document.used_by_id != declaration_id
-                ),
-                lines=tuple(
-                    PartnerLine(
-                        line=line.line,
-                        commodity_code=line.commodity_code,
-                        origin_country=line.origin_country,
-                        quantity=line.quantity,
-                        unit=line.unit,
-                        available=line.available + own.get(line.pk, Decimal(0)),
-                    )
-                    for line in by_document[document_id]
-                ),
+            answer[(document.code, document.reference)] = partner_document(
+                document, by_document[document_id], declaration_id=declaration_id, own=own
             )
         # A published document without lines is still known to its partner.
         missing = [key for key, value in answer.items() if value is None]
         if missing:
-            from gun.models import PartnerDocument as Row
-
             condition = Q()
             for code, reference in missing:
                 condition |= Q(code=code, reference=reference)

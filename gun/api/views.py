@@ -19,6 +19,7 @@ from gun.api.serializers import (
     DeclarationOutput,
     PartnerDocumentInput,
     PartnerDocumentOutput,
+    declaration_body,
 )
 from gun.models import Declaration
 from gun.services import GunError, GunInvalid
@@ -72,9 +73,13 @@ def _declaration_response(declaration: Declaration, code: int = 200) -> Response
 
 
 def _gun_response(result: services.GunResult) -> Response:
-    """200 for an accepted run; 422 with the declaration and the messages for a rejected one."""
-    fresh = selectors.declaration_get(pk=result.declaration.pk)
-    body = DeclarationOutput(fresh).data
+    """200 for an accepted run; 422 with the declaration and the messages for a rejected one.
+
+    Built from what the service holds when it returns its content (validation), else read."""
+    if result.content is not None and result.messages is not None:
+        body = declaration_body(result.declaration, result.content, result.run, result.messages)
+    else:
+        body = DeclarationOutput(selectors.declaration_get(pk=result.declaration.pk)).data
     if result.rejected:
         error = Unprocessable("The GUN rejected the declaration.", code="gun_rejected")
         error.extra = dict(body)  # type: ignore[attr-defined]
@@ -217,7 +222,10 @@ class DeclarationValidate(APIView):
         responses={200: DeclarationOutput, 404: ERROR, 409: ERROR, 422: DeclarationOutput},
     )
     def post(self, request: Request, pk: Any) -> Response:
-        declaration = _declaration_or_404(request, pk)
+        company = request_company(request)
+        declaration = selectors.declaration_head(pk=pk, company=company) if company else None
+        if declaration is None:
+            raise Http404
         return _gun_response(
             _call(
                 lambda: services.declaration_validate(declaration=declaration, by=_actor(request))

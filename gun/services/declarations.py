@@ -27,17 +27,19 @@ from gun.models import (
     Declaration,
     DeclarationItem,
     DeclarationStatus,
+    GunMessage,
     GunRun,
     ItemDocument,
     LedgerEntry,
     LedgerPhase,
 )
+from gun.selectors import declaration_content
 from gun.services.errors import GunBusy, GunConflict, StatusConflict
 from gun.services.runs import (
     GunCheck,
     PartnerLookup,
+    engine_declaration_from_content,
     engine_declaration_from_data,
-    engine_declaration_from_db,
     gun_check,
     messages_payload,
     run_record,
@@ -52,10 +54,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class GunResult:
-    """What a GUN-running service returns: the declaration and the run it just recorded."""
+    """What a GUN-running service returns: the declaration and the run it just recorded.
+
+    ``content`` (items with documents, as ``selectors.declaration_content``) and ``messages``
+    (the run's messages, in order) are set when the service already holds them, so the caller
+    can answer without reading the declaration again."""
 
     declaration: Declaration
     run: GunRun
+    content: list[dict[str, Any]] | None = None
+    messages: list[GunMessage] | None = None
 
     @property
     def rejected(self) -> bool:
@@ -97,7 +105,11 @@ def _locked(fn: Callable[[], T]) -> T:
 
 
 def _lock_declaration(pk: Any) -> Declaration:
-    return Declaration.objects.select_for_update(of=("self",)).select_related("company").get(pk=pk)
+    return (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("company", "post")
+        .get(pk=pk)
+    )
 
 
 def _store_items(declaration: Declaration, data: Mapping[str, Any]) -> None:
@@ -262,28 +274,46 @@ def declaration_validate(
 
     ``lock=False`` and ``after_check`` exist only for the test proving the race without locks.
     """
-    engine_declaration = engine_declaration_from_db(declaration)
+    # The content is read once, before any lock (remote partners are asked now, GUN_RULES §6),
+    # and reused under the lock unless a replacement committed in between (version changed).
+    content = declaration_content(declaration_id=declaration.pk)
+    seen_version = declaration.version
+    engine_declaration = engine_declaration_from_content(
+        importer_eori=declaration.importer_eori,
+        special_mentions=declaration.special_mentions,
+        content=content,
+    )
     lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
     lookup.prefetch_remote(engine_declaration)
     actor = who(by)
 
     def attempt() -> tuple[GunResult, list[LedgerEntry]]:
+        nonlocal content, engine_declaration
         current = _lock_declaration(declaration.pk)
         if current.status != DeclarationStatus.ANTICIPATED:
             raise StatusConflict(current.status, "validated")
-        content = engine_declaration_from_db(current)
+        if current.version != seen_version:
+            content = declaration_content(declaration_id=current.pk)
+            engine_declaration = engine_declaration_from_content(
+                importer_eori=current.importer_eori,
+                special_mentions=current.special_mentions,
+                content=content,
+            )
+            lookup.add_partners(engine_declaration)
         lookup.unknown.clear()
-        locked = ledger.documents_lock(ledger.declaration_keys(content), lock=lock)
-        check = gun_check(declaration=content, lookup=lookup, stage="validation")
+        locked = ledger.documents_lock(ledger.declaration_keys(engine_declaration), lock=lock)
+        # Only a validated declaration holds reservations: nothing of its own is available.
+        lookup.use_locked(locked, own={})
+        check = gun_check(declaration=engine_declaration, lookup=lookup, stage="validation")
         if after_check is not None:
             after_check()
-        run = run_record(declaration=current, check=check, by=actor)
+        run, messages = run_record(declaration=current, check=check, by=actor, with_messages=True)
         if check.outcome.rejected:
             _bump(current, old_status=DeclarationStatus.ANTICIPATED, last_run=run)
             _event(current, "declaration_rejected", run, _run_payload(current, check))
-            return GunResult(current, run), []
+            return GunResult(current, run, content, messages), []
         movements = ledger.plan_reservations(
-            declaration=content,
+            declaration=engine_declaration,
             declaration_id=current.pk,
             locked=locked,
             local_partners=lookup.local_partners,
@@ -297,6 +327,7 @@ def declaration_validate(
             who=actor,
             operation=f"v{current.version}",
             remote_partners=lookup.remote_partners,
+            first=True,
         )
         control = check.outcome.control_required
         _bump(
@@ -312,7 +343,7 @@ def declaration_validate(
         if control:
             Control.objects.create(declaration=current, run=run)
         _event(current, "declaration_validated", run, _run_payload(current, check))
-        return GunResult(current, run), entries
+        return GunResult(current, run, content, messages), entries
 
     result, entries = _locked(attempt)
     _after(entries, lookup.remote_partners)
@@ -352,6 +383,7 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
         lookup.unknown.clear()
         locked = ledger.documents_lock(keys)
         own = ledger.own_reservations(declaration=current)
+        lookup.use_locked(locked, own)
         check = gun_check(declaration=engine_declaration, lookup=lookup, stage="rectification")
         run = run_record(declaration=current, check=check, by=actor)
         if check.outcome.rejected:

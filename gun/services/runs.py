@@ -10,7 +10,9 @@ from typing import Any
 
 from gun import engine
 from gun.adapters import Adapter, adapters_for
+from gun.adapters.local import lookup_in_rows
 from gun.engine import DocumentKey, PartnerDocument, PartnerUnavailable, profile_for
+from gun.ledger import LockedDocuments
 from gun.models import CheckMode, Declaration, GunMessage, GunRun
 
 IMPUTATION_FIELDS = {
@@ -64,44 +66,57 @@ def engine_declaration_from_data(data: Mapping[str, Any]) -> engine.Declaration:
     )
 
 
-def engine_declaration_from_db(declaration: Declaration) -> engine.Declaration:
-    """The engine's view of a stored declaration (two queries: items, documents)."""
+def engine_declaration_from_content(
+    *, importer_eori: str, special_mentions: Sequence[str], content: list[dict[str, Any]]
+) -> engine.Declaration:
+    """The engine's view of a stored declaration from ``selectors.declaration_content``."""
     items = []
-    for item in declaration.items.prefetch_related("documents").order_by("item_number"):
+    for item in content:
         documents = []
-        for d in item.documents.all():
+        for d in item["documents"]:
             imputation = None
-            if d.has_imputation:
+            if d["has_imputation"]:
                 imputation = engine.Imputation(
-                    line_number=d.imputation_line_number,
-                    product_reference=d.imputation_product_reference,
-                    trade_name=d.imputation_trade_name,
-                    quantity=d.imputation_quantity,
-                    unit=d.imputation_unit,
-                    provisional_weight=d.imputation_provisional_weight,
-                    weight_unit=d.imputation_weight_unit,
-                    amount=d.imputation_amount,
-                    currency=d.imputation_currency,
-                    net_mass_kg=d.imputation_net_mass_kg,
+                    line_number=d["imputation_line_number"],
+                    product_reference=d["imputation_product_reference"],
+                    trade_name=d["imputation_trade_name"],
+                    quantity=d["imputation_quantity"],
+                    unit=d["imputation_unit"],
+                    provisional_weight=d["imputation_provisional_weight"],
+                    weight_unit=d["imputation_weight_unit"],
+                    amount=d["imputation_amount"],
+                    currency=d["imputation_currency"],
+                    net_mass_kg=d["imputation_net_mass_kg"],
                 )
             documents.append(
                 engine.DocumentRef(
-                    code=d.code, reference=d.reference, date=d.date, imputation=imputation
+                    code=d["code"], reference=d["reference"], date=d["date"], imputation=imputation
                 )
             )
         items.append(
             engine.Item(
-                item_number=item.item_number,
-                commodity_code=item.commodity_code,
-                origin_country=item.origin_country,
-                net_mass_kg=item.net_mass_kg,
+                item_number=item["item_number"],
+                commodity_code=item["commodity_code"],
+                origin_country=item["origin_country"],
+                net_mass_kg=item["net_mass_kg"],
                 documents=tuple(documents),
             )
         )
     return engine.Declaration(
-        importer_eori=declaration.importer_eori,
-        special_mentions=frozenset(declaration.special_mentions),
+        importer_eori=importer_eori,
+        special_mentions=frozenset(special_mentions),
         items=tuple(items),
+    )
+
+
+def engine_declaration_from_db(declaration: Declaration) -> engine.Declaration:
+    """The engine's view of a stored declaration (one query: items with their documents)."""
+    from gun.selectors import declaration_content
+
+    return engine_declaration_from_content(
+        importer_eori=declaration.importer_eori,
+        special_mentions=declaration.special_mentions,
+        content=declaration_content(declaration_id=declaration.pk),
     )
 
 
@@ -137,6 +152,9 @@ class PartnerLookup:
     declaration_id: uuid.UUID | None
     unknown: set[DocumentKey] = field(default_factory=set)
     unavailable: set[str] = field(default_factory=set)
+    # Local partners' rows already read under the caller's locks (see ``use_locked``).
+    locked: LockedDocuments | None = None
+    own: Mapping[int, Decimal] = field(default_factory=dict)
     _remote: dict[str, Mapping[DocumentKey, PartnerDocument | None] | PartnerUnavailable] = field(
         default_factory=dict
     )
@@ -154,6 +172,19 @@ class PartnerLookup:
     @property
     def remote_partners(self) -> set[str]:
         return {p for p, a in self.adapters.items() if a.kind != "local"}
+
+    def add_partners(self, declaration: engine.Declaration) -> None:
+        """Adapters for partners of ``declaration`` not known yet (content changed meanwhile)."""
+        missing = set(partner_keys(declaration)) - set(self.adapters)
+        if missing:
+            self.adapters.update(adapters_for(missing))
+
+    def use_locked(self, locked: LockedDocuments, own: Mapping[int, Decimal]) -> None:
+        """Answer local partners from ``locked`` (the rows ``ledger.documents_lock`` read under
+        lock, the same rows the local adapter would read again) with ``own``, the declaration's
+        reservation per line id: no further query for local partners."""
+        self.locked = locked
+        self.own = own
 
     def prefetch_remote(self, declaration: engine.Declaration) -> None:
         for partner, keys in partner_keys(declaration).items():
@@ -173,10 +204,20 @@ class PartnerLookup:
             cached = self._remote.get(partner)
             if isinstance(cached, PartnerUnavailable):
                 raise cached
+            adapter = self.adapters[partner]
             if cached is not None and all(key in cached for key in keys):
                 answer = cached
+            elif adapter.kind == "local" and self.locked is not None:
+                answer = lookup_in_rows(
+                    partner,
+                    keys,
+                    documents=self.locked.documents,
+                    lines=self.locked.lines,
+                    declaration_id=self.declaration_id,
+                    own=self.own,
+                )
             else:
-                answer = self.adapters[partner].lookup(keys, declaration_id=self.declaration_id)
+                answer = adapter.lookup(keys, declaration_id=self.declaration_id)
         except PartnerUnavailable:
             self.unavailable.add(partner)
             raise
@@ -201,8 +242,11 @@ def gun_check(
     return GunCheck(messages=messages, outcome=outcome)
 
 
-def run_record(*, declaration: Declaration, check: GunCheck, by: str) -> GunRun:
-    """Store the run and its messages in engine order; it becomes the declaration's last run."""
+def run_record(
+    *, declaration: Declaration, check: GunCheck, by: str, with_messages: bool = False
+) -> Any:
+    """Store the run and its messages in engine order (two inserts at most); it becomes the
+    declaration's last run. Returns the run, or (run, its messages) with ``with_messages``."""
     run = GunRun.objects.create(
         declaration=declaration,
         stage=check.outcome.stage,
@@ -210,7 +254,7 @@ def run_record(*, declaration: Declaration, check: GunCheck, by: str) -> GunRun:
         control_required=check.outcome.control_required,
         by=by[:200],
     )
-    GunMessage.objects.bulk_create(
+    messages = [
         GunMessage(
             run=run,
             order=order,
@@ -223,9 +267,11 @@ def run_record(*, declaration: Declaration, check: GunCheck, by: str) -> GunRun:
             forceable=m.forceable,
         )
         for order, m in enumerate(check.messages)
-    )
+    ]
+    if messages:
+        GunMessage.objects.bulk_create(messages)
     declaration.last_run = run
-    return run
+    return (run, messages) if with_messages else run
 
 
 def messages_payload(check: GunCheck) -> list[dict]:
