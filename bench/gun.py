@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 from typing import Any
@@ -88,6 +89,53 @@ def declaration_payload(n: int, rng: random.Random) -> dict[str, Any]:
             for i, di in enumerate(dis)
         ],
     }
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used by the stack's parts, from /proc/<pid>/stat (utime + stime): gunicorn
+    and nginx by process group, PostgreSQL by its backends serving the bench database, and this
+    client process. Processes that exited between two snapshots are not counted."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.groups = {
+            p.pid: name
+            for p, name in zip(stack.processes, ("gunicorn", "uvicorn", "nginx"), strict=False)
+        }
+
+    def snapshot(self) -> dict[str, float]:
+        totals = {"gunicorn": 0.0, "postgres": 0.0, "nginx": 0.0, "client": 0.0, "uvicorn": 0.0}
+        me = os.getpid()
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as f:
+                    stat = f.read().decode()
+                fields = stat[stat.rindex(")") + 2 :].split()
+                cpu = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+                pgrp = int(fields[2])
+                pid = int(entry.name)
+                if pid == me:
+                    totals["client"] += cpu
+                elif pgrp in self.groups:
+                    totals[self.groups[pgrp]] += cpu
+                elif "postgres" in stat[: stat.index(")")]:
+                    with open(f"/proc/{entry.name}/cmdline", "rb") as f:
+                        title = f.read().decode(errors="replace")
+                    if f" {self.stack.database} " in title:
+                        totals["postgres"] += cpu
+            except (OSError, ValueError, IndexError):
+                continue
+        return totals
+
+    @staticmethod
+    def per_request(before: dict[str, float], after: dict[str, float], n: int) -> dict[str, float]:
+        """Milliseconds of CPU per request for each part."""
+        return {k: (after[k] - before[k]) * 1000 / max(n, 1) for k in before}
 
 
 class Bench:
@@ -251,8 +299,37 @@ print("DIAGNOSE", json.dumps(out))
 """
 
 
+def cpu_table(cpu: dict[tuple[str, int], dict[str, float]]) -> list[str]:
+    """CPU milliseconds per request by part of the stack, for each run."""
+    if not cpu:
+        return []
+    parts = ("gunicorn", "postgres", "nginx", "client")
+    rows = [
+        "CPU per request (ms, from /proc/<pid>/stat over each run: gunicorn workers, the "
+        "PostgreSQL backends of the bench database, nginx, the load client):",
+        "",
+        "| request | clients | " + " | ".join(parts) + " | total |",
+        "| --- | ---: | " + " | ".join("---:" for _ in parts) + " | ---: |",
+    ]
+    for (kind, clients), values in sorted(
+        cpu.items(), key=lambda kv: (kv[0][0] != "validate", kv[0][1])
+    ):
+        label = "validate" if kind == "validate" else "`GET /me/`"
+        total = sum(values[p] for p in parts)
+        rows.append(
+            f"| {label} | {clients} | "
+            + " | ".join(f"{values[p]:.1f}" for p in parts)
+            + f" | {total:.1f} |"
+        )
+    return rows
+
+
 def report(
-    results: dict[int, tuple[Result, Result]], counts: dict[str, Any], machine: str, stack: Stack
+    results: dict[int, tuple[Result, Result]],
+    counts: dict[str, Any],
+    machine: str,
+    stack: Stack,
+    cpu: dict[tuple[str, int], dict[str, float]] | None = None,
 ) -> str:
     rows = [
         "| clients | validations/s | p50 (ms) | p99 (ms) | errors | `GET /me/` req/s | "
@@ -310,6 +387,8 @@ def report(
             "",
             verdict,
             "",
+            *cpu_table(cpu or {}),
+            "",
             queries,
             "",
             "Run again: `make bench` (all benchmarks) or `.venv/bin/python -m bench.gun`.",
@@ -330,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     bounds = {c: (max(20, int(n * options.scale)), s) for c, (n, s) in BOUNDS.items()}
     needed = WARMUP + sum(n for n, _ in bounds.values()) + 41
     machine = machine_line()  # before the seeding loads the machine
+    cpu: dict[tuple[str, int], dict[str, float]] = {}
     try:
         with Stack() as stack:
             bench = Bench(stack)
@@ -338,12 +418,20 @@ def main(argv: list[str] | None = None) -> int:
             bench.me_run(10, WARMUP * 2, 10)
             bench.validate_run(10, WARMUP, 10)
             results: dict[int, tuple[Result, Result]] = {}
+            meter = CpuMeter(stack)
             for clients in CONCURRENCY:
                 total, seconds = bounds[clients]
+                before = meter.snapshot()
                 me = bench.me_run(clients, total * 2, seconds)
+                cpu[("me", clients)] = meter.per_request(before, meter.snapshot(), me.requests)
                 say(me.line())
+                before = meter.snapshot()
                 validate = bench.validate_run(clients, total, seconds)
+                cpu[("validate", clients)] = meter.per_request(
+                    before, meter.snapshot(), validate.requests
+                )
                 say(validate.line())
+                say(f"CPU ms per validation: {cpu[('validate', clients)]}")
                 if validate.errors:
                     say(f"validation errors: {validate.statuses} {bench.failures[:3]}")
                 results[clients] = (validate, me)
@@ -355,7 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         say("interrupted")
         return 130
-    text = report(results, counts, machine, stack)
+    text = report(results, counts, machine, stack, cpu)
     print(text)
     if not options.no_write:
         write_section("GUN", text)

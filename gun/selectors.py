@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
+from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Prefetch, QuerySet
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 from gun.models import (
+    CheckMode,
     Control,
     Declaration,
     DeclarationItem,
@@ -153,3 +161,76 @@ def partner_links() -> list[dict[str, Any]]:
         }
         for partner in GunPartner.values
     ]
+
+
+# --- rarely-changing configuration, cached per process --------------------------------------
+#
+# Check modes and partner links are read by every GUN run but change a few times a year. Each
+# process keeps its copy, stamped with a version held in the cache (Redis): a change to a
+# CheckMode or PartnerLink row (``save``/``delete``, the services and the admin included) drops
+# this process's copies at once and bumps the version after commit, so every other process
+# reloads at its next read. A copy lives CONFIG_TTL seconds at most (a bulk ``update()`` that
+# sends no signal is seen after that). Copies are filled only outside any transaction, where
+# what is read is committed: a read inside a transaction (it could roll back, or see its own
+# uncommitted change) always goes to the database.
+
+T = TypeVar("T")
+CONFIG_TTL = 5.0
+CONFIG_VERSION_KEY = "gun:config-version"
+_config: dict[str, tuple[Any, float, Any]] = {}  # name -> (version, expires, value)
+_config_guard = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def _config_version() -> Any:
+    try:
+        return cache.get(CONFIG_VERSION_KEY, 0)
+    except Exception:  # the cache down must not stop the GUN: read the database
+        logger.warning("GUN configuration version unreadable; reading the database")
+        return None
+
+
+def config_cached(name: str, load: Callable[[], T]) -> T:
+    """``load()``, or this process's copy of it while the configuration version is unchanged
+    and the copy younger than CONFIG_TTL; inside a transaction, always ``load()``."""
+    if connection.in_atomic_block:
+        return load()
+    version = _config_version()
+    if version is None:
+        return load()
+    now = time.monotonic()
+    hit = _config.get(name)
+    if hit is not None and hit[0] == version and hit[1] > now:
+        return hit[2]
+    value = load()  # read after the version: a change committed meanwhile bumps it again
+    with _config_guard:
+        _config[name] = (version, now + CONFIG_TTL, value)
+    return value
+
+
+def _config_bump() -> None:
+    with _config_guard:
+        _config.clear()
+    try:
+        cache.incr(CONFIG_VERSION_KEY)
+    except ValueError:
+        cache.add(CONFIG_VERSION_KEY, 1, timeout=None)
+    except Exception:  # the cache down: copies expire within the TTL
+        logger.warning("GUN configuration version not bumped; copies expire within the TTL")
+
+
+def config_changed(**_: Any) -> None:
+    """Check modes or partner links changed: drop this process's copies now, and make every
+    process reload once the change is committed."""
+    with _config_guard:
+        _config.clear()
+    transaction.on_commit(_config_bump)
+
+
+for _model in (CheckMode, PartnerLink):
+    post_save.connect(config_changed, sender=_model, dispatch_uid=f"gun-config-{_model.__name__}")
+    post_delete.connect(
+        config_changed, sender=_model, dispatch_uid=f"gun-config-del-{_model.__name__}"
+    )
+# A database flushed (tests) or migrated: nothing cached from before can be trusted.
+post_migrate.connect(lambda **_: _config_bump(), dispatch_uid="gun-config-flush", weak=False)

@@ -27,8 +27,18 @@ def adapter_for(partner: str) -> Adapter:
     return _build(partner, PartnerLink.objects.filter(partner=partner).first())
 
 
-def adapters_for(partners: Iterable[str]) -> dict[str, Adapter]:
-    """Adapters for several partners in one query."""
+def _links() -> dict[str, PartnerLink]:
+    return {link.partner: link for link in PartnerLink.objects.all()}
+
+
+def adapters_for(partners: Iterable[str], *, cached: bool = False) -> dict[str, Adapter]:
+    """Adapters for several partners in one query; ``cached``: from this process's copy of the
+    links while it is current (``gun.selectors.config_cached``: dropped on any change)."""
     wanted = set(partners)
-    links = {link.partner: link for link in PartnerLink.objects.filter(partner__in=wanted)}
+    if cached:
+        from gun.selectors import config_cached
+
+        links = config_cached("partner_links", _links)
+    else:
+        links = {link.partner: link for link in PartnerLink.objects.filter(partner__in=wanted)}
     return {partner: _build(partner, links.get(partner)) for partner in wanted}

@@ -38,6 +38,7 @@ from gun.services.errors import GunBusy, GunConflict, StatusConflict
 from gun.services.runs import (
     GunCheck,
     PartnerLookup,
+    check_modes,
     engine_declaration_from_content,
     engine_declaration_from_data,
     gun_check,
@@ -285,6 +286,7 @@ def declaration_validate(
     )
     lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
     lookup.prefetch_remote(engine_declaration)
+    modes = check_modes()
     actor = who(by)
 
     def attempt() -> tuple[GunResult, list[LedgerEntry]]:
@@ -304,7 +306,9 @@ def declaration_validate(
         locked = ledger.documents_lock(ledger.declaration_keys(engine_declaration), lock=lock)
         # Only a validated declaration holds reservations: nothing of its own is available.
         lookup.use_locked(locked, own={})
-        check = gun_check(declaration=engine_declaration, lookup=lookup, stage="validation")
+        check = gun_check(
+            declaration=engine_declaration, lookup=lookup, stage="validation", modes=modes
+        )
         if after_check is not None:
             after_check()
         run, messages = run_record(declaration=current, check=check, by=actor, with_messages=True)

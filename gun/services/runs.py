@@ -121,7 +121,14 @@ def engine_declaration_from_db(declaration: Declaration) -> engine.Declaration:
 
 
 def check_modes() -> dict[tuple[str, str], str]:
-    """The passive checks (everything else is live), one query."""
+    """The passive checks (everything else is live): one query, or none while this process's
+    copy is current (``selectors.config_cached``)."""
+    from gun.selectors import config_cached
+
+    return config_cached("check_modes", _check_modes)
+
+
+def _check_modes() -> dict[tuple[str, str], str]:
     return {
         (m.profile_code, m.check_code): m.mode
         for m in CheckMode.objects.filter(mode="passive")
@@ -163,7 +170,7 @@ class PartnerLookup:
     def for_declaration(
         cls, declaration: engine.Declaration, declaration_id: uuid.UUID | None
     ) -> PartnerLookup:
-        return cls(adapters_for(partner_keys(declaration)), declaration_id)
+        return cls(adapters_for(partner_keys(declaration), cached=True), declaration_id)
 
     @property
     def local_partners(self) -> set[str]:
@@ -232,10 +239,16 @@ class GunCheck:
 
 
 def gun_check(
-    *, declaration: engine.Declaration, lookup: PartnerLookup, stage: engine.Stage
+    *,
+    declaration: engine.Declaration,
+    lookup: PartnerLookup,
+    stage: engine.Stage,
+    modes: Mapping[tuple[str, str], str] | None = None,
 ) -> GunCheck:
-    """Run every check and decide the outcome for ``stage``."""
-    messages = engine.run_checks(declaration=declaration, lookup=lookup, check_modes=check_modes())
+    """Run every check and decide the outcome for ``stage``; ``modes``: the check modes read
+    beforehand (default: read now)."""
+    modes = check_modes() if modes is None else modes
+    messages = engine.run_checks(declaration=declaration, lookup=lookup, check_modes=modes)
     outcome = engine.decide(
         stage=stage, messages=messages, special_mentions=declaration.special_mentions
     )

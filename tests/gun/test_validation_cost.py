@@ -99,3 +99,33 @@ def test_validation_statements_are_few_and_the_same_for_1x1_and_5x5(client_co, c
     one, five = statements(1), statements(5)
     assert one == five
     assert five <= MAX_STATEMENTS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cached_check_modes_and_links_follow_every_change(company):
+    """Outside a transaction the configuration comes from the process's copy; a change made
+    through the services is seen by the next validation, and the copy spares the queries."""
+    from gun.adapters import adapters_for
+    from gun.services import check_mode_set, declaration_register, declaration_validate
+    from gun.services.runs import check_modes
+    from tests.gun.factories import service_data
+
+    assert check_modes() == {}
+    with CaptureQueriesContext(connection) as context:
+        assert check_modes() == {}
+        assert adapters_for({"SEMAE"}, cached=True)["SEMAE"].kind == "local"
+        assert adapters_for({"SEMAE"}, cached=True)["SEMAE"].kind == "local"
+    assert len(context.captured_queries) == 1  # the links once; the modes were cached
+
+    check_mode_set(profile_code="2413", check_code="F046", mode="passive", by="admin")
+    assert check_modes() == {("2413", "F046"): "passive"}
+    di = publish_di(holder=company.eori)
+    body = payload(company.eori, item(1, di_doc(di.reference, "123")))
+    body["items"][0]["origin_country"] = "BR"  # F046, passive: accepted
+    declaration = declaration_register(company=company, data=service_data(body), by="t")
+    result = declaration_validate(declaration=declaration.declaration, by="t")
+    assert result.run.outcome == "accepted"
+    assert [(m.code, m.passive) for m in result.messages] == [("F046", True)]
+
+    check_mode_set(profile_code="2413", check_code="F046", mode="live", by="admin")
+    assert check_modes() == {}
