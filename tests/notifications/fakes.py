@@ -189,32 +189,39 @@ class FakeTwilio:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) on a free port that keeps every message it receives."""
+    """A real SMTP server (aiosmtpd) on a free port that keeps every message it receives.
+
+    Messages are kept as received and parsed when read (`messages`, `to`), so that receiving
+    stays cheap while a benchmark measures the sender.
+    """
 
     def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
+        self.raw: list[bytes] = []
         self.lock = threading.Lock()
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
                 with sink.lock:
-                    sink.messages.append(
-                        email.message_from_bytes(envelope.content, policy=email.policy.default)
-                    )
+                    sink.raw.append(envelope.content)
                 return "250 OK"
 
         self.port = free_port()
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
+    @property
+    def messages(self) -> list[email.message.Message]:
+        with self.lock:
+            raw = list(self.raw)
+        return [email.message_from_bytes(data, policy=email.policy.default) for data in raw]
+
     def reset(self) -> None:
         with self.lock:
-            self.messages.clear()
+            self.raw.clear()
 
     def to(self, address: str) -> list[email.message.Message]:
-        with self.lock:
-            return [m for m in self.messages if m["To"] == address]
+        return [m for m in self.messages if m["To"] == address]
 
     def close(self) -> None:
         self.controller.stop()
