@@ -177,17 +177,27 @@ def partner_links() -> list[dict[str, Any]]:
 T = TypeVar("T")
 CONFIG_TTL = 5.0
 CONFIG_VERSION_KEY = "gun:config-version"
+VERSION_POLL = 0.25  # seconds: how stale another process's change may be seen
 _config: dict[str, tuple[Any, float, Any]] = {}  # name -> (version, expires, value)
 _config_guard = threading.Lock()
 logger = logging.getLogger(__name__)
 
 
+_version_seen: list[Any] = [None, 0.0]  # [version, when read (monotonic)]
+
+
 def _config_version() -> Any:
+    """The configuration version, read from the cache at most every VERSION_POLL seconds."""
+    now = time.monotonic()
+    if _version_seen[0] is not None and now - _version_seen[1] < VERSION_POLL:
+        return _version_seen[0]
     try:
-        return cache.get(CONFIG_VERSION_KEY, 0)
+        version = cache.get(CONFIG_VERSION_KEY, 0)
     except Exception:  # the cache down must not stop the GUN: read the database
         logger.warning("GUN configuration version unreadable; reading the database")
         return None
+    _version_seen[:] = [version, now]
+    return version
 
 
 def config_cached(name: str, load: Callable[[], T]) -> T:
@@ -211,6 +221,7 @@ def config_cached(name: str, load: Callable[[], T]) -> T:
 def _config_bump() -> None:
     with _config_guard:
         _config.clear()
+        _version_seen[:] = [None, 0.0]
     try:
         cache.incr(CONFIG_VERSION_KEY)
     except ValueError:
@@ -224,6 +235,7 @@ def config_changed(**_: Any) -> None:
     process reload once the change is committed."""
     with _config_guard:
         _config.clear()
+        _version_seen[:] = [None, 0.0]
     transaction.on_commit(_config_bump)
 
 
