@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
             "prefork",
             "--without-mingle",
             "--without-gossip",
+            "-Q",
+            "celery,notify_sms,notify_email",
             "-n",
             f"bench-notify-{os.getpid()}@%h",
         ],

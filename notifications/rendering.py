@@ -1,11 +1,25 @@
-"""What a notification says: subject and text in the recipient's language, and the email."""
+"""What a notification says: subject and text in the recipient's language, and the email.
 
+An email is rendered once per (event, kind, language) (email_content: two template renders and
+the MIME parts, quoted-printable) and reused for every recipient; each message then only adds
+its own From/To/Date/Message-ID lines (email_bytes). Templates are compiled once per process.
+"""
+
+import binascii
+import functools
+import re
+import secrets
+from dataclasses import dataclass
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.template.loader import get_template
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 
@@ -65,28 +79,134 @@ def message_texts(*, kind_code: str, event: Any, language: str) -> tuple[str, st
     return subject, " ".join(text.split())
 
 
-def email_message(*, delivery: Any, connection: Any = None) -> EmailMultiAlternatives:
-    """The email of a delivery: plain text and HTML, in the recipient's language."""
-    event = delivery.event
-    subject, text = message_texts(kind_code=delivery.kind, event=event, language=delivery.language)
+@dataclass(frozen=True)
+class EmailContent:
+    """What every recipient of one (event, kind, language) reads: rendered once, reused."""
+
+    subject: str
+    text: str  # the notification's sentence (also the SMS body)
+    body: str  # plain-text part
+    html: str  # HTML part
+    head: bytes  # Subject and MIME headers of the raw message (CRLF lines)
+    mime_body: bytes  # the two parts, quoted-printable, between their boundaries
+
+
+_TEMPLATES = ("notifications/email/message.txt", "notifications/email/message.html")
+
+
+@functools.cache
+def _templates() -> tuple[Any, Any]:
+    """The email templates, looked up and compiled once per process."""
+    return tuple(get_template(name) for name in _TEMPLATES)  # type: ignore[return-value]
+
+
+@receiver(setting_changed)
+def _forget_templates(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("TEMPLATES", "SITE_URL", "ROOT_URLCONF", "DEFAULT_FROM_EMAIL"):
+        _templates.cache_clear()
+        _preferences_link.cache_clear()
+        _from_header.cache_clear()
+
+
+@functools.cache
+def _preferences_link() -> str:
+    return settings.SITE_URL.rstrip("/") + reverse("notifications:preferences")
+
+
+def _qp(text: str) -> bytes:
+    """Quoted-printable with CRLF line ends: 7-bit, lines under 78 characters, whatever the
+    text (accents, long lines, a lone dot)."""
+    data = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n").encode()
+    return binascii.b2a_qp(data, quotetabs=False, istext=True, header=False)
+
+
+def email_content(*, kind_code: str, event: Any, language: str) -> EmailContent:
+    """Render the email of `event` for `kind_code` in `language`: subject, texts and the raw MIME
+    parts. Two template renders; callers reuse the result for every recipient of the event
+    who reads that language."""
+    subject, text = message_texts(kind_code=kind_code, event=event, language=language)
+    subject = " ".join(subject.split())  # never a line break in a header
     context = {
         "text": text,
         "subject": subject,
         "link": consignment_url(event.consignment),
         "reference": event.consignment.reference,
-        "language": delivery.language,
-        "preferences_link": settings.SITE_URL.rstrip("/") + reverse("notifications:preferences"),
+        "language": language,
+        "preferences_link": _preferences_link(),
     }
-    with translation.override(delivery.language):
-        body = render_to_string("notifications/email/message.txt", context)
-        html = render_to_string("notifications/email/message.html", context)
+    plain, rich = _templates()
+    with translation.override(language):
+        body = plain.render(context)
+        html = rich.render(context)
+    # "=_" never occurs in quoted-printable text ("=" is written =3D): a safe boundary.
+    boundary = "=_sesame_" + secrets.token_hex(8)
+    subject_header = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+    head = (
+        f"Subject: {subject_header}\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+    ).encode()
+    mime_body = b"".join(
+        [
+            f"--{boundary}\r\n".encode(),
+            b'Content-Type: text/plain; charset="utf-8"\r\n',
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            _qp(body),
+            f"\r\n--{boundary}\r\n".encode(),
+            b'Content-Type: text/html; charset="utf-8"\r\n',
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            _qp(html),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    return EmailContent(subject, text, body, html, head, mime_body)
+
+
+def message_id(delivery: Any) -> str:
+    return f"<delivery-{delivery.pk}@sesame.notifications>"
+
+
+# Addresses written into a header as they are (others go through Django's EmailMessage).
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9.-]{1,190}")
+
+
+def is_plain_address(address: str) -> bool:
+    return _PLAIN_ADDRESS.fullmatch(address) is not None
+
+
+@functools.cache
+def _from_header() -> str:
+    """DEFAULT_FROM_EMAIL as a header value (a non-ASCII display name encoded)."""
+    name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return formataddr((name, address), charset="utf-8")
+
+
+def email_bytes(*, delivery: Any, content: EmailContent) -> bytes:
+    """The raw message (CRLF, 7-bit) of a delivery whose address is_plain_address: its own
+    From/To/Date/Message-ID lines before the content's shared headers and parts."""
+    own = (
+        f"From: {_from_header()}\r\nTo: {delivery.address}\r\n"
+        f"Date: {formatdate(localtime=settings.EMAIL_USE_LOCALTIME)}\r\n"
+        f"Message-ID: {message_id(delivery)}\r\n"
+    ).encode()
+    return own + content.head + b"\r\n" + content.mime_body
+
+
+def email_message(
+    *, delivery: Any, connection: Any = None, content: EmailContent | None = None
+) -> EmailMultiAlternatives:
+    """The email of a delivery as Django's EmailMultiAlternatives (any mail backend): plain text
+    and HTML, in the recipient's language; `content` (email_content) reused when given."""
+    if content is None:
+        content = email_content(
+            kind_code=delivery.kind, event=delivery.event, language=delivery.language
+        )
     message = EmailMultiAlternatives(
-        subject=subject,
-        body=body,
+        subject=content.subject,
+        body=content.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[delivery.address],
         connection=connection,
-        headers={"Message-ID": f"<delivery-{delivery.pk}@sesame.notifications>"},
+        headers={"Message-ID": message_id(delivery)},
     )
-    message.attach_alternative(html, "text/html")
+    message.attach_alternative(content.html, "text/html")
     return message

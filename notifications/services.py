@@ -23,7 +23,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
+from django.core.mail.message import sanitize_address
 from django.db import connection, transaction
 from django.db.models import Count, Min, Q
 from django.utils import timezone
@@ -39,7 +42,15 @@ from notifications.kinds import (
 )
 from notifications.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, Profile
 from notifications.preferences import preference_map, quiet_hours_end
-from notifications.rendering import email_message, message_texts
+from notifications.rendering import (
+    EmailContent,
+    email_bytes,
+    email_content,
+    email_message,
+    is_plain_address,
+    message_id,
+    message_texts,
+)
 from sesame.models import AgentProfile, Membership
 
 logger = logging.getLogger("sesame.notifications")
@@ -280,10 +291,15 @@ def _send_sms_batch(
     found; a SID stored on another row, or adopted by another row of the batch, is not adopted
     twice. One database query at most (the SIDs already stored)."""
     results: dict[int, _Result] = {}
-    bodies = {
-        row.pk: message_texts(kind_code=row.kind, event=row.event, language=row.language)[1]
-        for row in rows
-    }
+    texts: dict[tuple[int, str, str], str] = {}  # one rendering per (event, kind, language)
+    bodies = {}
+    for row in rows:
+        key = (row.event_id, row.kind, row.language)
+        if key not in texts:
+            texts[key] = message_texts(kind_code=row.kind, event=row.event, language=row.language)[
+                1
+            ]
+        bodies[row.pk] = texts[key]
     callback = sms.status_callback_url()
     pool = _executor()
 
@@ -354,9 +370,14 @@ def _accepted_sms(message: sms.SentMessage, outcome: str) -> _Result:
 
 def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Result]:
     """Send the emails of claimed rows over one SMTP connection, one message at a time (so a
-    failure is the failure of one row); a broken connection is opened again once."""
+    failure is the failure of one row); a broken connection is opened again once. Each
+    (event, kind, language) is rendered once for all its recipients; with Django's SMTP backend
+    the raw message is handed to the open SMTP session as it is (no per-message MIME tree)."""
     results: dict[int, _Result] = {}
+    contents: dict[tuple[int, str, str], EmailContent] = {}
     mail = get_connection()
+    raw_smtp = isinstance(mail, SmtpBackend)
+    sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, "utf-8") if raw_smtp else ""
     opened = False
     try:
         for row in rows:
@@ -364,11 +385,22 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
                 results[row.pk] = _not_started(row)
                 continue
             try:
+                key = (row.event_id, row.kind, row.language)
+                content = contents.get(key)
+                if content is None:
+                    content = contents[key] = email_content(
+                        kind_code=row.kind, event=row.event, language=row.language
+                    )
                 if not opened:
                     mail.open()
                     opened = True
-                message = email_message(delivery=row, connection=mail)
-                mail.send_messages([message])
+                if raw_smtp and is_plain_address(row.address):
+                    mail.connection.sendmail(
+                        sender, [row.address], email_bytes(delivery=row, content=content)
+                    )
+                else:
+                    message = email_message(delivery=row, connection=mail, content=content)
+                    mail.send_messages([message])
             except Exception as exc:
                 results[row.pk] = _transient(delivery=row, error=_error_text(exc))
                 with contextlib.suppress(Exception):
@@ -378,7 +410,7 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
             results[row.pk] = _Result(
                 status=DeliveryStatus.SENT,
                 outcome=AttemptOutcome.OK,
-                provider_id=message.extra_headers["Message-ID"],
+                provider_id=message_id(row),
                 sent_at=timezone.now(),
                 last_error="",
             )
@@ -579,8 +611,10 @@ def delivery_send(*, delivery_id: int) -> float | None:
 
 
 def deliveries_enqueue(*, delivery_ids: list[tuple[int, str]], countdown: float = 0) -> int:
-    """Hand rows to the workers: one task per channel and batch of conf.BATCH_SIZE ids; each task
-    also fills its batch with other due rows of its channel. Returns the number of tasks."""
+    """Hand rows to the workers: one task per channel and batch of conf.BATCH_SIZE ids, on the
+    channel's queue (conf.QUEUES) and with its priority (conf.PRIORITIES: SMS batches are taken
+    before email batches); each task also fills its batch with other due rows of its channel.
+    Returns the number of tasks."""
     from notifications.tasks import deliver
 
     by_channel: dict[str, list[int]] = {}
@@ -589,12 +623,14 @@ def deliveries_enqueue(*, delivery_ids: list[tuple[int, str]], countdown: float 
     size = max(conf.BATCH_SIZE, 1)
     tasks = 0
     for channel, ids in by_channel.items():
+        options: dict[str, Any] = {
+            "queue": conf.QUEUES.get(channel),
+            "priority": conf.PRIORITIES.get(channel, 0),
+        }
+        if countdown > 0:
+            options["countdown"] = countdown
         for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            if countdown > 0:
-                deliver.apply_async((chunk, channel), countdown=countdown)
-            else:
-                deliver.delay(chunk, channel)
+            deliver.apply_async((ids[start : start + size], channel), **options)
             tasks += 1
     return tasks
 

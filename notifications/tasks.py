@@ -3,6 +3,7 @@
 from typing import Any
 
 from celery import shared_task
+from celery.signals import celeryd_after_setup
 
 from sesame.celery import app
 
@@ -39,3 +40,16 @@ def sweep() -> int:
 @app.on_after_finalize.connect
 def _schedule(sender: Any, **kwargs: Any) -> None:
     sender.add_periodic_task(30.0, sweep.s(), name="notifications: sweep the outbox")
+
+
+@celeryd_after_setup.connect
+def _consume_delivery_queues(sender: Any, instance: Any, **kwargs: Any) -> None:
+    """A worker started without -Q consumes every queue it knows: make the delivery queues
+    known to it, so that such a worker delivers notifications too. A worker started with -Q
+    consumes what it was told (`-Q celery,notify_sms,notify_email` for all of it)."""
+    from notifications import conf
+
+    queues = instance.app.amqp.queues
+    if getattr(queues, "_consume_from", None) is None:  # no -Q
+        for name in conf.QUEUES.values():
+            queues.select_add(name)
