@@ -270,9 +270,15 @@ def ensure_nginx() -> None:
         apt_install("nginx-light")
 
 
-def ensure_chromium() -> None:
+def ensure_test_tools() -> None:
+    """Debian's chromium for the browser tests, gettext for the catalogue checks."""
+    missing = []
     if not Path("/usr/bin/chromium").exists():
-        apt_install("chromium")
+        missing.append("chromium")
+    if not shutil.which("xgettext") or not shutil.which("msgfmt"):
+        missing.append("gettext")
+    if missing:
+        apt_install(*missing)
 
 
 def up(*, nginx: bool = False, chromium: bool = False) -> list[str]:
@@ -286,7 +292,7 @@ def up(*, nginx: bool = False, chromium: bool = False) -> list[str]:
     if nginx:
         ensure_nginx()
     if chromium:
-        ensure_chromium()
+        ensure_test_tools()
     return started
 
 
