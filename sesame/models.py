@@ -1,5 +1,7 @@
 """What every app shares: people, companies, memberships, border control posts, API keys."""
 
+from typing import ClassVar, cast
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models import Q
@@ -42,8 +44,10 @@ class User(AbstractUser):
     )
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
-    objects = UserManager()  # type: ignore[misc]
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+    # The stubs want django.contrib.auth's UserManager (username-based create_user); this
+    # manager keeps Django's contract for an email login, as USERNAME_FIELD allows.
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.email
@@ -150,7 +154,8 @@ class APIKey(AbstractAPIKey):
     partner = models.CharField(max_length=10, choices=Partner.choices, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
-        verbose_name = _("API key")
+        # The base Meta's plain string types the attribute as str; Django takes lazy strings.
+        verbose_name = cast(str, _("API key"))
         constraints = [
             models.CheckConstraint(
                 condition=(Q(company__isnull=False) & Q(partner=""))
@@ -161,4 +166,8 @@ class APIKey(AbstractAPIKey):
 
     @property
     def owner_label(self) -> str:
-        return self.company.eori if self.company_id else self.partner
+        if not self.company_id:
+            return self.partner
+        company = self.company
+        assert company is not None  # company_id is set and the foreign key holds
+        return company.eori

@@ -24,13 +24,13 @@ def user_has_totp(*, user: User) -> bool:
 
 def current_membership(request: HttpRequest) -> Membership | None:
     """The company the signed-in operator works for now (chosen in the session, else the first)."""
-    cached = getattr(request, "_sesame_membership", False)
-    if cached is not False:
+    cached = getattr(request, "_sesame_membership", False)  # False: not looked up yet
+    if cached is None or isinstance(cached, Membership):
         return cached
     user = request.user
     membership = None
     if user.is_authenticated:
-        memberships = memberships_for_user(user=user)  # type: ignore[arg-type]
+        memberships = memberships_for_user(user=user)
         chosen = request.session.get(SESSION_COMPANY)
         membership = (memberships.filter(company_id=chosen).first() if chosen else None) or (
             memberships.first()

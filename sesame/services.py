@@ -1,5 +1,7 @@
 """Writes about people, companies and API keys. Each one is a single transaction."""
 
+from typing import cast
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
@@ -47,7 +49,9 @@ def api_key_create(
             % {"partner": partner, "choices": ", ".join(Partner.values)}
         )
     label = name or (company.eori if company else partner)
-    return APIKey.objects.create_key(name=label, company=company, partner=partner)
+    key, clear = APIKey.objects.create_key(name=label, company=company, partner=partner)
+    # create_key is typed on the abstract base; it builds self.model, an APIKey here.
+    return cast(APIKey, key), clear
 
 
 @transaction.atomic

@@ -1,6 +1,7 @@
 """Writes about consignments and their events. Each public function is one transaction."""
 
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -97,18 +98,46 @@ def event_record(
         return event, False
     _status_refresh(consignment=consignment)
     event_recorded.send(sender=Event, event=event)
-    message = {
-        "company_id": consignment.company_id,
-        "event_id": event.pk,
-        "consignment_id": consignment.pk,
-        "kind": kind,
-        "occurred_at": occurred_at.isoformat(),
-    }
-    transaction.on_commit(lambda: live.publish(**message))
+    message = partial(
+        live.publish,
+        company_id=consignment.company_id,
+        event_id=event.pk,
+        consignment_id=consignment.pk,
+        kind=kind,
+        occurred_at=occurred_at.isoformat(),
+    )
+    transaction.on_commit(message)
     return event, True
 
 
-@transaction.atomic
+def _links_exist(
+    *, company_id: int, declaration_id: str, mrn: str | None, client_reference: str
+) -> bool:
+    """Whether any consignment of the company links the declaration: one indexed EXISTS,
+    without lock or savepoint (most declarations are linked to no consignment)."""
+    link = DeclarationLink._meta.db_table
+    consignment = Consignment._meta.db_table
+    conditions, params = [], []
+    for column, value in (
+        ("declaration_id", declaration_id),
+        ("mrn", mrn),
+        ("client_reference", client_reference),
+    ):
+        if value:
+            conditions.append(f"l.{column} = %s")
+            params.append(value)
+    if not conditions:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {link} l JOIN {consignment} c"  # noqa: S608
+            f" ON c.id = l.consignment_id WHERE c.company_id = %s"
+            f" AND ({' OR '.join(conditions)}))",
+            [company_id, *params],
+        )
+        return bool(cursor.fetchone()[0])
+
+
 def declaration_event_record(
     *,
     company: Company,
@@ -123,11 +152,44 @@ def declaration_event_record(
     """Record a declaration event on every consignment of `company` linked to the declaration
     (by declaration id, by MRN once known, or by client reference); returns the events, an
     empty list when no consignment is linked. Links learn the declaration id and MRN on the
-    way. Idempotent per consignment on source_event_id (source "GUN")."""
+    way. Idempotent per consignment on source_event_id (source "GUN"). With no link it costs
+    one indexed read: no savepoint, no lock."""
     if kind not in DECLARATION_KINDS:
         raise ValidationError(
             {"kind": _("Unknown declaration event kind %(kind)s.") % {"kind": kind}}
         )
+    if not _links_exist(
+        company_id=company.pk,
+        declaration_id=declaration_id,
+        mrn=mrn,
+        client_reference=client_reference,
+    ):
+        # Nothing to record; the locking read below would not see an uncommitted link either.
+        return []
+    with transaction.atomic():
+        return _declaration_event_record_linked(
+            company=company,
+            declaration_id=declaration_id,
+            mrn=mrn,
+            client_reference=client_reference,
+            kind=kind,
+            occurred_at=occurred_at,
+            payload=payload,
+            source_event_id=source_event_id,
+        )
+
+
+def _declaration_event_record_linked(
+    *,
+    company: Company,
+    declaration_id: str,
+    mrn: str | None,
+    client_reference: str,
+    kind: str,
+    occurred_at: datetime,
+    payload: dict[str, Any],
+    source_event_id: str,
+) -> list[Event]:
     match = Q(declaration_id=declaration_id) if declaration_id else Q(pk__in=[])
     if mrn:
         match |= Q(mrn=mrn)

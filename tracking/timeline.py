@@ -38,10 +38,16 @@ PARTIES = {
 
 
 class EventLike(Protocol):
-    id: int | None
-    kind: str
-    occurred_at: datetime
-    payload: dict[str, Any]
+    """What the timeline reads of an event (read-only, so a model's `int` id fits)."""
+
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -246,10 +252,10 @@ def timeline_build(
     authority = control_authority(categories)
     ordered = sorted(events, key=_order)
     latest: dict[str, Any] = {}
-    for event in ordered:
-        kind = KINDS.get(event.kind)
+    for recorded in ordered:
+        kind = KINDS.get(recorded.kind)
         if kind is not None:
-            latest[kind.step] = event
+            latest[kind.step] = recorded
     # A validated declaration has passed the GUN: the result step is done with it.
     if "gun_result" not in latest and "validation" in latest:
         latest["gun_result"] = latest["validation"]

@@ -72,9 +72,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             "errors": _full(exceptions.ValidationError(detail).get_full_details()),
         }
     else:
-        detail = exc.detail
-        code = detail.code if hasattr(detail, "code") else _first_code(detail)
-        body = {"code": code or exc.default_code, "detail": str(detail)}
+        message = exc.detail
+        code = message.code if hasattr(message, "code") else _first_code(message)
+        body = {"code": code or exc.default_code, "detail": str(message)}
         extra = getattr(exc, "extra", None)
         if extra:
             body.update(extra)

@@ -3,13 +3,13 @@
 from importlib import import_module
 from importlib.util import find_spec
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from sesame.api import views
 
 APPS = ["gun", "tracking", "appointments", "dossier", "notifications"]
 
-urlpatterns = [path("me/", views.me, name="api-me")]
+urlpatterns: list[URLPattern | URLResolver] = [path("me/", views.me, name="api-me")]
 for app in APPS:
     if find_spec(f"{app}.api") and find_spec(f"{app}.api.urls"):
         urlpatterns.append(path("", include(import_module(f"{app}.api.urls"))))

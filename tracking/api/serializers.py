@@ -66,7 +66,10 @@ class ConsignmentWriteSerializer(serializers.Serializer):
         max_length=20,
         default=list,
     )
-    declarations = DeclarationLinkSerializer(many=True, required=False, max_length=20)
+    # many=True hands max_length to the ListSerializer (DRF >= 3.15); the stubs lack it.
+    declarations = DeclarationLinkSerializer(  # type: ignore[call-arg]
+        many=True, required=False, max_length=20
+    )
 
 
 class DeclarationLinkReadSerializer(serializers.Serializer):
@@ -76,7 +79,9 @@ class DeclarationLinkReadSerializer(serializers.Serializer):
 
 
 class ConsignmentSerializer(serializers.ModelSerializer):
-    post = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    post: serializers.SlugRelatedField[BorderControlPost] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     declarations = DeclarationLinkReadSerializer(
         source="declaration_links", many=True, read_only=True
     )

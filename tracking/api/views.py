@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from sesame.api.errors import Unprocessable
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import IsCompanyKey, partner_key, request_company, request_partner
+from sesame.models import Company
 from tracking import selectors, services
 from tracking.api.serializers import (
     ConsignmentFilterSerializer,
@@ -36,6 +37,13 @@ class KindNotAllowed(exceptions.PermissionDenied):
 
 def _as_drf(exc: DjangoValidationError) -> serializers.ValidationError:
     return serializers.ValidationError(serializers.as_serializer_error(exc))
+
+
+def _company(request: Request) -> Company:
+    """The caller's company: IsCompanyKey has already refused every other key."""
+    company = request_company(request)
+    assert company is not None
+    return company
 
 
 class PartnerEventView(APIView):
@@ -102,7 +110,7 @@ class ConsignmentListView(APIView):
         filters = ConsignmentFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         consignments = selectors.consignments_filter(
-            selectors.consignments_for_company(company=request_company(request)),
+            selectors.consignments_for_company(company=_company(request)),
             **filters.validated_data,
         ).prefetch_related("declaration_links")
         paginator = Pagination()
@@ -115,7 +123,7 @@ class ConsignmentListView(APIView):
         data.is_valid(raise_exception=True)
         try:
             consignment = services.consignment_create(
-                company=request_company(request), **data.validated_data
+                company=_company(request), **data.validated_data
             )
         except DjangoValidationError as exc:
             raise _as_drf(exc) from None
@@ -127,7 +135,7 @@ class ConsignmentDetailView(APIView):
 
     def _get(self, request: Request, pk: int) -> Any:
         return get_object_or_404(
-            selectors.consignments_for_company(company=request_company(request)), pk=pk
+            selectors.consignments_for_company(company=_company(request)), pk=pk
         )
 
     @extend_schema(responses=ConsignmentSerializer)
