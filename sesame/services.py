@@ -56,7 +56,15 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, key: APIKey) -> None:
+    """Revoke the key; every process refuses it from its next request on (the per-process
+    copies of keys are dropped now and again after commit, see sesame.api.authentication)."""
+    from sesame.api.authentication import keys_forget
+
     APIKey.objects.filter(pk=key.pk).update(revoked=True)
+    # Now, for the caller's own transaction; after commit, for copies another process filled
+    # from the row as it was before the commit.
+    keys_forget()
+    transaction.on_commit(keys_forget)
 
 
 def _require_admin(*, company: Company, by: User) -> None:

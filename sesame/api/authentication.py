@@ -1,8 +1,14 @@
 """`Authorization: Api-Key <key>`: a key of a company or of a partner system (API.md)."""
 
+import copy
+import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import pghistory
+from django.core.cache import cache
+from django.db import connection
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -10,6 +16,61 @@ from rest_framework.request import Request
 from sesame.models import APIKey, Company
 
 KEYWORD = "Api-Key"
+
+# Keys are cached per process for KEY_TTL seconds at most, so repeated requests skip the query.
+# Each copy is stamped with a version held in the cache (Redis), read on every request; a
+# revocation (``sesame.services.api_key_revoke``) drops this process's copies and bumps the
+# version, so every other process drops its copies at its next request. The secret is still
+# checked against the hashed key on every request. Copies are filled only outside transactions
+# and only when the version could be read (the cache down: every request reads the database).
+KEY_TTL = 2.0
+KEY_VERSION_KEY = "sesame:api-key-version"
+_keys: dict[str, tuple[object, float, APIKey]] = {}  # prefix -> (version, expires, key)
+_keys_guard = threading.Lock()
+logger = logging.getLogger(__name__)
+
+
+def _key_version() -> object | None:
+    try:
+        return cache.get(KEY_VERSION_KEY, 0)
+    except Exception:  # the cache down must not stop the API: read the database
+        logger.warning("API key version unreadable; reading the database")
+        return None
+
+
+def keys_forget() -> None:
+    """Drop this process's cached keys now and make every other process drop theirs."""
+    with _keys_guard:
+        _keys.clear()
+    try:
+        cache.incr(KEY_VERSION_KEY)
+    except ValueError:
+        cache.add(KEY_VERSION_KEY, 1, timeout=None)
+    except Exception:  # the cache down: copies expire within KEY_TTL
+        logger.warning("API key version not bumped; cached keys expire within the TTL")
+
+
+def _api_key(prefix: str) -> APIKey | None:
+    """The key with ``prefix`` (company loaded), from this process's copy when still valid."""
+    version = None if connection.in_atomic_block else _key_version()
+    now = time.monotonic()
+    if version is not None:
+        hit = _keys.get(prefix)
+        if hit is not None and hit[0] == version and hit[1] > now:
+            # A copy per request: a view never mutates another request's objects.
+            api_key = copy.copy(hit[2])
+            if api_key.company is not None:
+                api_key.company = copy.copy(api_key.company)
+            return api_key
+    api_key = APIKey.objects.select_related("company").filter(prefix=prefix).first()
+    if api_key is not None and version is not None:
+        # Read after the version: a revocation committed meanwhile bumps it again.
+        stored = copy.copy(api_key)
+        if api_key.company is not None:
+            stored.company = copy.copy(api_key.company)
+        with _keys_guard:
+            _keys[prefix] = (version, now + KEY_TTL, stored)
+    return api_key
 
 
 @dataclass(frozen=True)
@@ -50,7 +111,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         prefix, dot, _secret = key.partition(".")
         if not dot or len(key) > 200:
             raise exceptions.AuthenticationFailed("Unknown API key.", code="api_key_unknown")
-        api_key = APIKey.objects.select_related("company").filter(prefix=prefix).first()
+        api_key = _api_key(prefix)
         if api_key is None or not api_key.is_valid(key):
             raise exceptions.AuthenticationFailed("Unknown API key.", code="api_key_unknown")
         if api_key.revoked:
