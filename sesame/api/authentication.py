@@ -5,6 +5,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import pghistory
 from django.core.cache import cache
@@ -30,9 +31,24 @@ _keys_guard = threading.Lock()
 logger = logging.getLogger(__name__)
 
 
+_version_reader: list[Any] = []  # [(redis client, key)] once built: one per process
+
+
 def _key_version() -> object | None:
+    """The keys' version from Redis: one GET on a client kept by the process (Django's cache
+    builds a new client per call, about 1 ms of CPU)."""
     try:
-        return cache.get(KEY_VERSION_KEY, 0)
+        if not _version_reader:
+            backend: Any = cache
+            _version_reader.append(
+                (
+                    backend._cache.get_client(write=False),
+                    cache.make_and_validate_key(KEY_VERSION_KEY),
+                )
+            )
+        client, key = _version_reader[0]
+        value = client.get(key)
+        return int(value) if value is not None else 0
     except Exception:  # the cache down must not stop the API: read the database
         logger.warning("API key version unreadable; reading the database")
         return None
@@ -58,10 +74,10 @@ def _api_key(prefix: str) -> APIKey | None:
         hit = _keys.get(prefix)
         if hit is not None and hit[0] == version and hit[1] > now:
             # A copy per request: a view never mutates another request's objects.
-            api_key = copy.copy(hit[2])
-            if api_key.company is not None:
-                api_key.company = copy.copy(api_key.company)
-            return api_key
+            copied = copy.copy(hit[2])
+            if copied.company is not None:
+                copied.company = copy.copy(copied.company)
+            return copied
     api_key = APIKey.objects.select_related("company").filter(prefix=prefix).first()
     if api_key is not None and version is not None:
         # Read after the version: a revocation committed meanwhile bumps it again.
