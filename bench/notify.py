@@ -235,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     sms_first = sms_rows.order_by("sent_at").values_list("sent_at", flat=True).first()
     sms_last = sms_rows.order_by("-sent_at").values_list("sent_at", flat=True).first()
     sms_window = (sms_last - sms_first).total_seconds() if sms_first and sms_last else drain
+    email_rows = providers.filter(channel="email")
+    email_first = email_rows.order_by("sent_at").values_list("sent_at", flat=True).first()
+    email_last = email_rows.order_by("-sent_at").values_list("sent_at", flat=True).first()
+    email_window = (
+        (email_last - email_first).total_seconds() if email_first and email_last else drain
+    )
     batches = Attempt.objects.values("started_at").distinct().count()
     say(f"{total} deliveries in {drain:.1f}s ({total / window:.0f}/s between first and last send)")
     body = f"""
@@ -258,6 +264,7 @@ SMTP server (aiosmtpd), all on this machine.
 | SMS/s (all SMS over that same window, emails sent alongside) | {expected_sms / window:.0f} |
 | email/s (all emails over that same window) | {len(emails) / window:.0f} |
 | SMS/s (first to last SMS) | {expected_sms / sms_window:.0f} |
+| email/s (first to last email) | {len(emails) / email_window:.0f} |
 | SMS received by the fake Twilio | {sms_count} (expected {expected_sms}; lost {lost_sms}, \
 doubled {doubled}) |
 | emails received by the SMTP server | {len(emails)} distinct (lost {lost_email}, doubled \
@@ -268,9 +275,13 @@ A worker task claims a batch (the rows it was given plus other due rows of the s
 to `NOTIFY_BATCH_SIZE`={conf.BATCH_SIZE}) in one `UPDATE ... RETURNING`, writes the batch's
 Attempt rows in one INSERT, sends the SMS over {conf.SMS_THREADS} threads (one keep-alive Twilio
 client each) or the emails over one SMTP connection, and writes outcomes and provider ids in two
-`UPDATE ... FROM (VALUES ...)`: about six statements per batch instead of six per delivery.
-SMS and email share the worker processes and the 2 CPUs with PostgreSQL, the fake Twilio and the
-SMTP server. Target: ≥ 200 SMS/s.
+`UPDATE ... FROM (VALUES ...)`: about six statements per batch. SMS batches go to the
+`{conf.SMS_QUEUE}` queue, email batches to `{conf.EMAIL_QUEUE}` with a lower Redis priority
+({conf.PRIORITIES["email"]}; 0 is served first): the worker
+(`-Q celery,{conf.SMS_QUEUE},{conf.EMAIL_QUEUE}`) takes every waiting SMS batch before an email
+batch. An email is rendered once per (event, kind, language) and sent as raw quoted-printable
+bytes over the open SMTP session. The worker shares the 2 CPUs with PostgreSQL, the fake
+Twilio and the SMTP server (in the benchmark's process). Target: ≥ 200 SMS/s.
 """
     write_section("Notifications", body)
     say("0 lost, 0 doubled" if ok else "LOST OR DOUBLED DELIVERIES — see docs/PERFORMANCE.md")

@@ -33,6 +33,9 @@ SMS_QUEUE = "notify_sms"
 EMAIL_QUEUE = "notify_email"
 QUEUES = {"sms": SMS_QUEUE, "email": EMAIL_QUEUE}
 PRIORITIES = {"sms": 0, "email": 6}
+# New rows add no task while a task of their channel waits unstarted (it fills its batch with
+# them); the marker saying so lives this long at most.
+COALESCE_SECONDS = _env.float("NOTIFY_COALESCE_SECONDS", default=30.0)
 # Phone verification codes.
 CODE_TTL_SECONDS = _env.int("NOTIFY_CODE_TTL_SECONDS", default=600)
 CODE_MAX_ATTEMPTS = 5

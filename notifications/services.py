@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 from django.core.mail.message import sanitize_address
@@ -147,7 +148,7 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
         .values_list("id", "channel")
     )
     if due:
-        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=due))
+        transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=due, coalesce=True))
     return [pk for pk, _ in due]
 
 
@@ -522,9 +523,22 @@ class Retry:
     delay: float
 
 
+@dataclass(frozen=True)
+class Batch:
+    claimed: int  # rows this batch claimed (a full batch means more may be due)
+    retries: list[Retry]
+
+
 def deliveries_send(
     *, delivery_ids: list[int], channel: str | None = None, fill: int = 0
 ) -> list[Retry]:
+    """deliveries_send_batch, returning only the rows to try again soon."""
+    return deliveries_send_batch(delivery_ids=delivery_ids, channel=channel, fill=fill).retries
+
+
+def deliveries_send_batch(
+    *, delivery_ids: list[int], channel: str | None = None, fill: int = 0
+) -> Batch:
     """Claim a batch of SMS/email deliveries and make at most one provider call per row.
 
     The given rows (those due, or whose lease ran out) and up to `fill` more due rows of
@@ -536,15 +550,15 @@ def deliveries_send(
     status, back-off, or failure) are written in one transaction, only to rows still held by
     this claim. A row already carrying a provider id is never sent again; a row past
     MAX_ATTEMPTS fails; a row whose earlier attempt may have reached Twilio is looked up there
-    first and adopted if found. Returns the rows to try again soon (transient errors with a
-    short back-off) for the caller to re-enqueue.
+    first and adopted if found. Returns how many rows were claimed and the rows to try again
+    soon (transient errors with a short back-off) for the caller to re-enqueue.
     """
     now = timezone.now()
     started = time.monotonic()
     channels = [channel] if channel else list(PROVIDER_CHANNELS)
     claimed = _claim_batch(delivery_ids=delivery_ids, channels=channels, fill=fill, now=now)
     if not claimed:
-        return []
+        return Batch(claimed=0, retries=[])
     # A send started after this point could outlive the lease (then another worker may claim
     # the row): it is not started.
     deadline = started + conf.lease_seconds() - conf.TWILIO_TIMEOUT
@@ -591,11 +605,12 @@ def deliveries_send(
     if email_rows:
         results.update(_send_email_batch(rows=email_rows, deadline=deadline))
     _store_results(rows=rows, results=results, attempts=attempts)
-    return [
+    retries = [
         Retry(delivery_id=pk, channel=rows[pk].channel, delay=result.retry_in)
         for pk, result in results.items()
         if result.retry_in is not None
     ]
+    return Batch(claimed=len(claimed), retries=retries)
 
 
 def delivery_send(*, delivery_id: int) -> float | None:
@@ -610,27 +625,49 @@ def delivery_send(*, delivery_id: int) -> float | None:
     return retries[0].delay if retries else None
 
 
-def deliveries_enqueue(*, delivery_ids: list[tuple[int, str]], countdown: float = 0) -> int:
+def _waiting_key(channel: str) -> str:
+    return f"notifications:batch-waiting:{channel}"
+
+
+def batch_started(*, channel: str) -> None:
+    """Called by a batch task before it claims: rows committed from now on need a new task."""
+    cache.delete(_waiting_key(channel))
+
+
+def deliveries_enqueue(
+    *,
+    delivery_ids: list[tuple[int, str]],
+    countdown: float = 0,
+    coalesce: bool = False,
+    channel: str = "",
+) -> int:
     """Hand rows to the workers: one task per channel and batch of conf.BATCH_SIZE ids, on the
     channel's queue (conf.QUEUES) and with its priority (conf.PRIORITIES: SMS batches are taken
     before email batches); each task also fills its batch with other due rows of its channel.
-    Returns the number of tasks."""
+
+    With `coalesce` (new events), no task is added for a channel while one of its tasks waits
+    unstarted in the queue (a Redis marker, conf.COALESCE_SECONDS at most): that task fills its
+    batch with these rows, and a task that claimed a full batch enqueues the next one. A lost
+    task costs delay, never a delivery (the sweep hands the rows back). `channel` without ids:
+    one task that only fills a batch of that channel. Returns the number of tasks enqueued."""
     from notifications.tasks import deliver
 
-    by_channel: dict[str, list[int]] = {}
-    for pk, channel in delivery_ids:
-        by_channel.setdefault(channel, []).append(pk)
+    by_channel: dict[str, list[int]] = {channel: []} if channel else {}
+    for pk, row_channel in delivery_ids:
+        by_channel.setdefault(row_channel, []).append(pk)
     size = max(conf.BATCH_SIZE, 1)
     tasks = 0
-    for channel, ids in by_channel.items():
+    for batch_channel, ids in by_channel.items():
+        if coalesce and not cache.add(_waiting_key(batch_channel), 1, conf.COALESCE_SECONDS):
+            continue  # a waiting task of this channel will take these rows
         options: dict[str, Any] = {
-            "queue": conf.QUEUES.get(channel),
-            "priority": conf.PRIORITIES.get(channel, 0),
+            "queue": conf.QUEUES.get(batch_channel),
+            "priority": conf.PRIORITIES.get(batch_channel, 0),
         }
         if countdown > 0:
             options["countdown"] = countdown
-        for start in range(0, len(ids), size):
-            deliver.apply_async((ids[start : start + size], channel), **options)
+        for start in range(0, max(len(ids), 1), size):
+            deliver.apply_async((ids[start : start + size], batch_channel), **options)
             tasks += 1
     return tasks
 

@@ -11,16 +11,21 @@ from sesame.celery import app
 @shared_task(name="notifications.deliver", ignore_result=True)
 def deliver(delivery_ids: list[int], channel: str = "") -> None:
     """Send a batch: the given rows plus other due rows of `channel` up to conf.BATCH_SIZE
-    (claimed together; a row another worker holds is skipped). Rows with a transient error come
-    back in one task per channel once the longest of their back-offs has passed."""
+    (claimed together; a row another worker holds is skipped). A full batch enqueues the next
+    one of its channel (more rows may be due); rows with a transient error come back in one
+    task per channel once the longest of their back-offs has passed."""
     from notifications import conf
-    from notifications.services import deliveries_enqueue, deliveries_send
+    from notifications.services import batch_started, deliveries_enqueue, deliveries_send_batch
 
     ids = [int(pk) for pk in delivery_ids]
     fill = max(conf.BATCH_SIZE - len(ids), 0) if channel else 0
-    retries = deliveries_send(delivery_ids=ids, channel=channel or None, fill=fill)
+    if channel:
+        batch_started(channel=channel)
+    batch = deliveries_send_batch(delivery_ids=ids, channel=channel or None, fill=fill)
+    if channel and fill and batch.claimed >= conf.BATCH_SIZE:
+        deliveries_enqueue(delivery_ids=[], channel=channel, coalesce=True)
     by_channel: dict[str, list[Any]] = {}
-    for retry in retries:
+    for retry in batch.retries:
         by_channel.setdefault(retry.channel, []).append(retry)
     for retry_channel, items in by_channel.items():
         deliveries_enqueue(
