@@ -23,7 +23,8 @@ def test_create_company_is_idempotent() -> None:
 
 
 def test_create_company_refuses_a_bad_eori_and_creates_nothing() -> None:
-    with pytest.raises(CommandError, match="check digit"):
+    # The portal speaks French by default, commands included.
+    with pytest.raises(CommandError, match="clé de contrôle"):
         run("create_company", "--eori", "FR73282932000075", "--name", "Bad")
     assert not Company.objects.exists()
 
@@ -50,7 +51,7 @@ def test_each_call_creates_a_new_key() -> None:
     ("args", "message"),
     [
         (("--company", "FR552100554"), "No company"),
-        (("--partner", "NASA"), "Unknown partner"),
+        (("--partner", "NASA"), "Partenaire NASA inconnu"),
     ],
 )
 def test_create_api_key_refuses_unknown_owners(args: tuple[str, str], message: str) -> None:
