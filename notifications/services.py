@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -537,7 +538,11 @@ def deliveries_send(
 
 
 def deliveries_send_batch(
-    *, delivery_ids: list[int], channel: str | None = None, fill: int = 0
+    *,
+    delivery_ids: list[int],
+    channel: str | None = None,
+    fill: int = 0,
+    when_full: Callable[[], Any] | None = None,
 ) -> Batch:
     """Claim a batch of SMS/email deliveries and make at most one provider call per row.
 
@@ -550,8 +555,10 @@ def deliveries_send_batch(
     status, back-off, or failure) are written in one transaction, only to rows still held by
     this claim. A row already carrying a provider id is never sent again; a row past
     MAX_ATTEMPTS fails; a row whose earlier attempt may have reached Twilio is looked up there
-    first and adopted if found. Returns how many rows were claimed and the rows to try again
-    soon (transient errors with a short back-off) for the caller to re-enqueue.
+    first and adopted if found. `when_full` is called right after a claim that took a full
+    batch (given rows + fill), before any send: more rows may be due, another worker can start on
+    them meanwhile. Returns how many rows were claimed and the rows to try again soon (transient
+    errors with a short back-off) for the caller to re-enqueue.
     """
     now = timezone.now()
     started = time.monotonic()
@@ -559,6 +566,8 @@ def deliveries_send_batch(
     claimed = _claim_batch(delivery_ids=delivery_ids, channels=channels, fill=fill, now=now)
     if not claimed:
         return Batch(claimed=0, retries=[])
+    if when_full is not None and fill and len(claimed) >= len(delivery_ids) + fill:
+        when_full()
     # A send started after this point could outlive the lease (then another worker may claim
     # the row): it is not started.
     deadline = started + conf.lease_seconds() - conf.TWILIO_TIMEOUT

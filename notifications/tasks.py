@@ -11,8 +11,9 @@ from sesame.celery import app
 @shared_task(name="notifications.deliver", ignore_result=True)
 def deliver(delivery_ids: list[int], channel: str = "") -> None:
     """Send a batch: the given rows plus other due rows of `channel` up to conf.BATCH_SIZE
-    (claimed together; a row another worker holds is skipped). A full batch enqueues the next
-    one of its channel (more rows may be due); rows with a transient error come back in one
+    (claimed together; a row another worker holds is skipped). A full claim enqueues the next
+    task of its channel before sending (more rows may be due: another process takes them while
+    this one sends); rows with a transient error come back in one
     task per channel once the longest of their back-offs has passed."""
     from notifications import conf
     from notifications.services import batch_started, deliveries_enqueue, deliveries_send_batch
@@ -21,9 +22,12 @@ def deliver(delivery_ids: list[int], channel: str = "") -> None:
     fill = max(conf.BATCH_SIZE - len(ids), 0) if channel else 0
     if channel:
         batch_started(channel=channel)
-    batch = deliveries_send_batch(delivery_ids=ids, channel=channel or None, fill=fill)
-    if channel and fill and batch.claimed >= conf.BATCH_SIZE:
-        deliveries_enqueue(delivery_ids=[], channel=channel, coalesce=True)
+    batch = deliveries_send_batch(
+        delivery_ids=ids,
+        channel=channel or None,
+        fill=fill,
+        when_full=lambda: deliveries_enqueue(delivery_ids=[], channel=channel, coalesce=True),
+    )
     by_channel: dict[str, list[Any]] = {}
     for retry in batch.retries:
         by_channel.setdefault(retry.channel, []).append(retry)

@@ -1,17 +1,11 @@
-"""Emails rendered once per event and language, sent as raw messages; batches on their queues."""
-
-import base64
-import json
+"""Emails rendered once per event and language, sent as raw messages."""
 
 import pytest
-import redis
-from django.conf import settings as django_settings
 from django.test.signals import template_rendered
 
-from notifications import conf
 from notifications.models import Delivery
 from notifications.rendering import email_content
-from notifications.services import deliveries_enqueue, deliveries_send
+from notifications.services import deliveries_send
 from tests.factories import CompanyFactory
 from tests.notifications.conftest import make_consignment, make_member
 from tests.notifications.helpers import record
@@ -97,26 +91,3 @@ def test_the_raw_message_decodes_to_the_rendered_texts(smtp, settings):
     assert body["text/plain"] == content.body
     assert body["text/html"] == content.html
     assert "Écart de poids. Écart de poids." in body["text/plain"]
-
-
-def test_a_batch_goes_to_its_channel_queue_sms_before_emails():
-    client = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
-    sms_key = conf.SMS_QUEUE
-    email_key = f"{conf.EMAIL_QUEUE}\x06\x16{conf.PRIORITIES['email']}"  # kombu's priority list
-    before = {key: client.llen(key) for key in (sms_key, email_key)}
-    assert deliveries_enqueue(delivery_ids=[(910_001, "sms"), (910_002, "email")]) == 2
-    try:
-        assert client.llen(sms_key) == before[sms_key] + 1
-        assert client.llen(email_key) == before[email_key] + 1
-        sms_task = json.loads(client.lindex(sms_key, 0))
-        email_task = json.loads(client.lindex(email_key, 0))
-        assert (
-            sms_task["headers"]["task"] == email_task["headers"]["task"] == "notifications.deliver"
-        )
-        assert json.loads(base64.b64decode(sms_task["body"]))[0] == [[910_001], "sms"]
-        assert json.loads(base64.b64decode(email_task["body"]))[0] == [[910_002], "email"]
-        assert sms_task["properties"]["delivery_info"]["routing_key"] == conf.SMS_QUEUE
-        assert email_task["properties"]["priority"] == conf.PRIORITIES["email"]
-    finally:
-        client.lpop(sms_key)
-        client.lpop(email_key)
