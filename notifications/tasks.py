@@ -26,7 +26,9 @@ def deliver(delivery_ids: list[int], channel: str = "") -> None:
         delivery_ids=ids,
         channel=channel or None,
         fill=fill,
-        when_full=lambda: deliveries_enqueue(delivery_ids=[], channel=channel, coalesce=True),
+        # Not coalesced: each full claim adds one task, so as many batches run side by side as
+        # there were tasks to start them; a claim that is not full ends its line.
+        when_full=lambda: deliveries_enqueue(delivery_ids=[], channel=channel),
     )
     by_channel: dict[str, list[Any]] = {}
     for retry in batch.retries:
