@@ -325,6 +325,11 @@ def cpu_table(cpu: dict[tuple[str, int], dict[str, float]]) -> list[str]:
     return rows
 
 
+def web_workers() -> int:
+    """gunicorn's worker count as sesame/gunicorn_conf.py computes it (WEB_CONCURRENCY)."""
+    return int(os.environ.get("WEB_CONCURRENCY") or (os.cpu_count() or 1) * 2)
+
+
 def report(
     results: dict[int, tuple[Result, Result]],
     counts: dict[str, Any],
@@ -378,7 +383,7 @@ def report(
             "passes, outcome `accepted`, reservations written) against `GET /api/v1/me/` (API "
             "key authentication and one indexed read), "
             f"through nginx on port {stack.front_port} to gunicorn on {stack.web_port} "
-            "(sesame/gunicorn_conf.py, 2 sync workers per CPU; uvicorn on "
+            f"(sesame/gunicorn_conf.py, {web_workers()} sync workers; uvicorn on "
             f"{stack.stream_port}), DEBUG off, throttling lifted, "
             "no Celery worker running (propagation tasks queue in Redis). Load from one aiohttp "
             "client process on the same machine, keep-alive connections; a run ends after its "
@@ -406,8 +411,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiply request budgets (e.g. 0.1 to try)"
     )
+    parser.add_argument(
+        "--clients",
+        type=int,
+        nargs="+",
+        choices=CONCURRENCY,
+        default=list(CONCURRENCY),
+        help="concurrency levels to measure (default: all)",
+    )
     options = parser.parse_args(argv)
-    bounds = {c: (max(20, int(n * options.scale)), s) for c, (n, s) in BOUNDS.items()}
+    bounds = {
+        c: (max(20, int(n * options.scale)), s)
+        for c, (n, s) in BOUNDS.items()
+        if c in options.clients
+    }
     needed = WARMUP + sum(n for n, _ in bounds.values()) + 42
     machine = machine_line()  # before the seeding loads the machine
     cpu: dict[tuple[str, int], dict[str, float]] = {}
@@ -420,7 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             bench.validate_run(10, WARMUP, 10)
             results: dict[int, tuple[Result, Result]] = {}
             meter = CpuMeter(stack)
-            for clients in CONCURRENCY:
+            for clients in sorted(bounds):
                 total, seconds = bounds[clients]
                 before = meter.snapshot()
                 me = bench.me_run(clients, total * 2, seconds)

@@ -14,12 +14,14 @@ of items and documents; the database's CHECK constraints are the last line of de
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from uuid import UUID
 
-from django.db import connection
-from django.db.models import Q
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Field, Model, Q
 from django.utils import timezone
 
 from gun.engine import Declaration as EngineDeclaration
@@ -36,6 +38,50 @@ from gun.models import (
 )
 
 ZERO = Decimal(0)
+
+
+def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
+    """Insert ``objs`` with one ``INSERT … VALUES (…), (…) RETURNING id`` and set their pks.
+
+    What ``bulk_create`` does for these append-only rows (``auto_now_add`` filled, values
+    prepared by their fields, database triggers fire), without compiling a query each time."""
+    if not objs:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    fields, head, row = _insert_shape(model)
+    params: list[object] = []
+    for obj in objs:
+        for field in fields:
+            value = field.pre_save(obj, True)
+            # PostgreSQL takes these as they are (what get_db_prep_save returns for them).
+            if value is not None and not (
+                type(value) in _PLAIN or (type(value) is datetime and value.tzinfo is not None)
+            ):
+                value = field.get_db_prep_save(value, connection=db)
+            params.append(value)
+    with db.cursor() as cursor:
+        cursor.execute(f"{head} {', '.join([row] * len(objs))} RETURNING id", params)
+        ids = [pk for (pk,) in cursor.fetchall()]
+    for obj, pk in zip(objs, ids, strict=True):
+        obj.pk = pk
+        obj._state.adding = False
+        obj._state.db = db.alias
+
+
+_PLAIN = frozenset({str, int, bool, Decimal, UUID})
+_shapes: dict[type[Model], tuple[list[Field], str, str]] = {}
+
+
+def _insert_shape(model: type[Model]) -> tuple[list[Field], str, str]:
+    """The model's insertable fields, ``INSERT INTO t (cols) VALUES`` and one row's ``(%s…)``."""
+    shape = _shapes.get(model)
+    if shape is None:
+        quote = connection.ops.quote_name
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        columns = ", ".join(quote(f.column) for f in fields)
+        head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES"
+        shape = _shapes[model] = (fields, head, "(" + ", ".join(["%s"] * len(fields)) + ")")
+    return shape
 
 
 @dataclass(frozen=True)
@@ -79,13 +125,15 @@ def documents_lock(keys: Iterable[DocumentKey], *, lock: bool = True) -> LockedD
         f"ORDER BY id{' FOR UPDATE' if lock else ''}",
         [part for key in sorted(keys) for part in key],
     )
-    lines_qs = PartnerDocumentLine.objects.order_by("pk")
-    if lock:
-        lines_qs = lines_qs.select_for_update()
     documents = {(d.code, d.reference): d for d in documents_qs}
     lines: dict[int, list[PartnerDocumentLine]] = defaultdict(list)
     if documents:
-        for line in lines_qs.filter(document_id__in=[d.pk for d in documents.values()]):
+        lines_qs = PartnerDocumentLine.objects.raw(
+            f"SELECT * FROM {PartnerDocumentLine._meta.db_table} "  # noqa: S608
+            f"WHERE document_id = ANY(%s) ORDER BY id{' FOR UPDATE' if lock else ''}",
+            [[d.pk for d in documents.values()]],
+        )
+        for line in lines_qs:
             lines[line.document_id].append(line)
     for document_lines in lines.values():
         document_lines.sort(key=lambda line: line.line)
@@ -294,7 +342,7 @@ def ledger_reserve(
         )
         for n, m in enumerate(movements, start=1)
     ]
-    LedgerEntry.objects.bulk_create(entries)
+    insert_rows(LedgerEntry, entries)
     deltas: dict[int, tuple[Decimal, Decimal]] = {}
     for m in movements:
         if m.line_id is not None:
@@ -311,10 +359,13 @@ def ledger_reserve(
 
             raise GunConflict("document_taken", "A single-use document is held by another.")
     if first:
-        Reservation.objects.bulk_create(
-            Reservation(declaration=declaration, line_id=line_id, quantity=reserved)
-            for line_id, (reserved, _imputed) in sorted(deltas.items())
-            if reserved > 0
+        insert_rows(
+            Reservation,
+            [
+                Reservation(declaration=declaration, line_id=line_id, quantity=reserved)
+                for line_id, (reserved, _imputed) in sorted(deltas.items())
+                if reserved > 0
+            ],
         )
     else:
         _sync_reservations(declaration)

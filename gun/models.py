@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
+import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
@@ -262,7 +263,14 @@ class PartnerDocument(models.Model):
         return f"{self.code} {self.reference}"
 
 
-@audited()
+# Balance moves (``reserved``, ``imputed``) are recorded by the ledger, the append-only audit
+# record of quantities (GUN_RULES §5): the update trigger fires only when another column changes
+# (a partner republishing the line), not once per line on every validation, release or cancel.
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=["reserved", "imputed"])),
+    pghistory.DeleteEvent(),
+)
 class PartnerDocumentLine(models.Model):
     """One line of a partner document and its balance.
 
@@ -301,7 +309,10 @@ class PartnerDocumentLine(models.Model):
         return self.quantity - self.reserved - self.imputed
 
 
-@audited()
+# No trigger: a Reservation row is derived from the ledger's open reserve entries, written in
+# the same transaction as them, and the ledger (append-only) is its audit record. The event model
+# is kept (a manual tracker) so the history recorded before stays readable.
+@pghistory.track(pghistory.ManualEvent("manual"))
 class Reservation(models.Model):
     """What a declaration currently holds on a reusable document line (the ledger's balance).
 

@@ -20,11 +20,13 @@ from gun.models import (
     DeclarationItem,
     GunMessage,
     GunRun,
+    ItemDocument,
     LedgerEntry,
     PartnerDocument,
     PartnerLink,
     PropagationState,
 )
+from sesame.models import BorderControlPost, Company
 
 
 def _with_details(queryset: QuerySet[Declaration]) -> QuerySet[Declaration]:
@@ -82,18 +84,55 @@ DOCUMENT_FIELDS = (
 
 def declaration_head(*, pk: Any, company: Any) -> Declaration | None:
     """The declaration row alone (no items, no run), None when absent or of another company:
-    what an action needs to find the declaration before its service loads the rest."""
-    return Declaration.objects.filter(pk=pk, company=company).first()
+    what an action needs to find the declaration before its service loads the rest. One
+    prepared-shape statement; ``company`` (an instance) is attached without a query."""
+    company_id = getattr(company, "pk", company)
+    found = list(
+        Declaration.objects.raw(
+            f"SELECT * FROM {Declaration._meta.db_table} "  # noqa: S608
+            "WHERE id = %s AND company_id = %s",
+            [pk, company_id],
+        )
+    )
+    if not found:
+        return None
+    declaration = found[0]
+    if isinstance(company, Company):
+        declaration.company = company
+    return declaration
+
+
+def declaration_lock(*, pk: Any) -> Declaration | None:
+    """The declaration row ``SELECT … FOR UPDATE`` with its post, in one prepared-shape
+    statement (the caller is inside a transaction); None when absent."""
+    post_columns = ", ".join(f"p.{f.column} AS _post_{f.attname}" for f in _POST_FIELDS)
+    found = list(
+        Declaration.objects.raw(
+            f"SELECT d.*, {post_columns} FROM {Declaration._meta.db_table} d "  # noqa: S608
+            f"LEFT JOIN {BorderControlPost._meta.db_table} p ON p.id = d.post_id "
+            "WHERE d.id = %s FOR UPDATE OF d",
+            [pk],
+        )
+    )
+    if not found:
+        return None
+    declaration = found[0]
+    values = {f.attname: getattr(declaration, f"_post_{f.attname}") for f in _POST_FIELDS}
+    declaration.post = None if declaration.post_id is None else BorderControlPost(**values)
+    for f in _POST_FIELDS:
+        delattr(declaration, f"_post_{f.attname}")
+    return declaration
+
+
+_POST_FIELDS = BorderControlPost._meta.concrete_fields
 
 
 def declaration_content(*, declaration_id: Any) -> list[dict[str, Any]]:
     """The declaration's items, each with ``documents`` (box 44 with the imputation sheet), as
     plain dicts in item then document order: one query (items LEFT JOIN documents)."""
-    rows = (
-        DeclarationItem.objects.filter(declaration_id=declaration_id)
-        .order_by("item_number", "id", "documents__position", "documents__id")
-        .values_list(*ITEM_FIELDS, "documents__id", *(f"documents__{f}" for f in DOCUMENT_FIELDS))
-    )
+    with connection.cursor() as cursor:
+        cursor.execute(_CONTENT_SQL, [declaration_id])
+        rows = cursor.fetchall()
     items: list[dict[str, Any]] = []
     width = len(ITEM_FIELDS)
     for row in rows:
@@ -102,6 +141,19 @@ def declaration_content(*, declaration_id: Any) -> list[dict[str, Any]]:
         if row[width] is not None:
             items[-1]["documents"].append(dict(zip(DOCUMENT_FIELDS, row[width + 1 :], strict=True)))
     return items
+
+
+_CONTENT_SQL = (
+    "SELECT "  # noqa: S608
+    + ", ".join(
+        [f"i.{DeclarationItem._meta.get_field(f).column}" for f in ITEM_FIELDS]
+        + ["d.id"]
+        + [f"d.{ItemDocument._meta.get_field(f).column}" for f in DOCUMENT_FIELDS]
+    )
+    + f" FROM {DeclarationItem._meta.db_table} i"
+    + f" LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id"
+    + " WHERE i.declaration_id = %s ORDER BY i.item_number, i.id, d.position, d.id"
+)
 
 
 def declaration_runs(*, declaration: Declaration) -> QuerySet[GunRun]:

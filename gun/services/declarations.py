@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import Model
 from django.utils import timezone
 
 from gun import ledger, tracking_link
@@ -33,7 +33,7 @@ from gun.models import (
     LedgerEntry,
     LedgerPhase,
 )
-from gun.selectors import declaration_content
+from gun.selectors import declaration_content, declaration_lock
 from gun.services.errors import GunBusy, GunConflict, StatusConflict
 from gun.services.runs import (
     GunCheck,
@@ -198,9 +198,22 @@ def _next_mrn() -> str:
 def _bump(declaration: Declaration, *, old_status: str, **changes: Any) -> None:
     """Conditional update: the declaration must still be in ``old_status``, else 409."""
     changes.setdefault("updated_at", timezone.now())
-    updated = Declaration.objects.filter(pk=declaration.pk, status=old_status).update(
-        version=F("version") + 1, **changes
-    )
+    # One prepared-shape UPDATE (no query compilation); the audit trigger fires as for .update().
+    meta = Declaration._meta
+    sets, params = [], []
+    for name, value in changes.items():
+        field = meta.get_field(name)
+        if field.is_relation and isinstance(value, Model):
+            value = value.pk
+        sets.append(f"{connection.ops.quote_name(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection=connection))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {meta.db_table} SET version = version + 1, {', '.join(sets)} "  # noqa: S608
+            "WHERE id = %s AND status = %s",
+            [*params, declaration.pk, old_status],
+        )
+        updated = cursor.rowcount
     if updated != 1:
         current = Declaration.objects.filter(pk=declaration.pk).values_list("status", flat=True)
         raise StatusConflict(next(iter(current), old_status), "changed concurrently")
@@ -291,7 +304,11 @@ def declaration_validate(
 
     def attempt() -> tuple[GunResult, list[LedgerEntry]]:
         nonlocal content, engine_declaration
-        current = _lock_declaration(declaration.pk)
+        current = declaration_lock(pk=declaration.pk)
+        if current is None:
+            raise Declaration.DoesNotExist
+        if "company" in declaration._state.fields_cache:
+            current.company = declaration.company  # the same row: a company never changes
         if current.status != DeclarationStatus.ANTICIPATED:
             raise StatusConflict(current.status, "validated")
         if current.version != seen_version:

@@ -12,7 +12,7 @@ from gun import engine
 from gun.adapters import Adapter, adapters_for
 from gun.adapters.local import lookup_in_rows
 from gun.engine import DocumentKey, PartnerDocument, PartnerUnavailable, profile_for
-from gun.ledger import LockedDocuments
+from gun.ledger import LockedDocuments, insert_rows
 from gun.models import CheckMode, Declaration, GunMessage, GunRun
 
 IMPUTATION_FIELDS = {
@@ -260,13 +260,14 @@ def run_record(
 ) -> Any:
     """Store the run and its messages in engine order (two inserts at most); it becomes the
     declaration's last run. Returns the run, or (run, its messages) with ``with_messages``."""
-    run = GunRun.objects.create(
+    run = GunRun(
         declaration=declaration,
         stage=check.outcome.stage,
         outcome=check.outcome.outcome,
         control_required=check.outcome.control_required,
         by=by[:200],
     )
+    insert_rows(GunRun, [run])
     messages = [
         GunMessage(
             run=run,
@@ -281,8 +282,7 @@ def run_record(
         )
         for order, m in enumerate(check.messages)
     ]
-    if messages:
-        GunMessage.objects.bulk_create(messages)
+    insert_rows(GunMessage, messages)
     declaration.last_run = run
     return (run, messages) if with_messages else run
 
