@@ -3,8 +3,10 @@
 `sesame.asgi` hands every /streams/ request to `application` below, before Django's request
 handler: no middleware stack, no thread per request. Opening a stream costs one hop to a worker
 thread of the event loop's bounded executor (session, user, access: Django's session engine and
-auth, the same rules as the pages), then the stream is a coroutine draining its queue on the
-process's hub (tracking.hub), which holds the one Redis subscription.
+auth, the same rules as the pages), then the stream's coroutine sends the opening and catch-up
+and hands its ASGI `send` to the process's hub (tracking.hub), which holds the one Redis
+subscription and writes each live frame itself: the coroutine then sleeps until the stream
+ends.
 
 A client reconnecting with Last-Event-ID (or `?last_event_id=` on its first connection, for what
 happened between the page render and the subscription) first gets what it missed from the
@@ -34,7 +36,7 @@ from django.urls import Resolver404, resolve
 
 from sesame.models import AgentProfile, Membership
 from sesame.selectors import current_membership, user_has_totp
-from tracking.hub import CLOSED, OVERFLOW, frame, hub
+from tracking.hub import CLOSED, OVERFLOW, Client, body, frame, hub
 from tracking.models import Consignment, Event
 
 logger = logging.getLogger(__name__)
@@ -185,16 +187,17 @@ async def _plain(send: Send, status: int, body: bytes, *extra: tuple[bytes, byte
     await send({"type": "http.response.body", "body": body})
 
 
-async def _watch_disconnect(receive: Receive, queue: asyncio.Queue[Any]) -> None:
+async def _watch_disconnect(receive: Receive, client: Client) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
-    queue.put_nowait(CLOSED)
+    client.end(CLOSED)
 
 
 async def application(scope: Scope, receive: Receive, send: Send) -> None:
     """ASGI application of /streams/: 404 for anyone not allowed and for unknown paths or
     consignments, else `retry:`, the catch-up after Last-Event-ID, then live frames and
-    heartbeats until the client goes away (or overflows its queue and must reconnect)."""
+    heartbeats (written by the hub) until the client goes away (or lets too many frames pile
+    up and must reconnect)."""
     found, consignment_id = _target(scope["path"])
     if not found:
         await _plain(send, 404, b"Not Found")
@@ -211,52 +214,43 @@ async def application(scope: Scope, receive: Receive, send: Send) -> None:
         return
     after = _last_event_id(scope, headers)
     current = hub()
-    client = await current.subscribe(company_id, consignment_id)  # before the catch-up
-    watcher = asyncio.create_task(_watch_disconnect(receive, client.queue))
+    client = await current.subscribe(company_id, consignment_id, send=send)  # before the catch-up
+    watcher = asyncio.create_task(_watch_disconnect(receive, client))
     try:
-        await _stream(send, client.queue, company_id, consignment_id, after)
+        await _stream(send, client, company_id, consignment_id, after)
     finally:
         current.unsubscribe(client)
+        if client.writer is not None:
+            client.writer.cancel()
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
 
 
 async def _stream(
-    send: Send, queue: asyncio.Queue[Any], company_id: int, consignment_id: int | None, after: int
+    send: Send, client: Client, company_id: int, consignment_id: int | None, after: int
 ) -> None:
+    """Opening and catch-up, then hand the stream to the hub and wait for its end: this
+    coroutine is not woken per event."""
     await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
     opening = f"retry: {RETRY_MS}\n: connected\n\n".encode()
-    await send({"type": "http.response.body", "body": opening, "more_body": True})
-    caught_up: set[int] = set()
+    await send(body(opening))
+    caught_up: frozenset[int] = frozenset()
     if after:
         missed = await _missed_frames(
             company_id=company_id, consignment_id=consignment_id, after=after
         )
         if missed:
-            caught_up = {pk for pk, _ in missed}
-            body = b"".join(data for _, data in missed)
-            await send({"type": "http.response.body", "body": body, "more_body": True})
-    while True:
-        items = [await queue.get()]
-        while not queue.empty():  # a burst goes out in one write
-            items.append(queue.get_nowait())
-        chunks = []
-        ended = None
-        for item in items:
-            if item is CLOSED or item is OVERFLOW:
-                ended = item
-                break
-            if item[0] in caught_up:
-                continue
-            chunks.append(item[1])
-        if chunks:
-            await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
-        if ended is CLOSED:
-            return
-        if ended is OVERFLOW:  # the client reconnects with Last-Event-ID and catches up
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-            return
+            caught_up = frozenset(pk for pk, _ in missed)
+            await send(body(b"".join(data for _, data in missed)))
+    client.go_live(caught_up)
+    if await client.ended == OVERFLOW:  # the client reconnects with Last-Event-ID, catches up
+        writer = client.writer
+        if writer is not None:
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 # --- Django views: names for reverse(), and a clean refusal when Django gets the request ------
