@@ -24,6 +24,7 @@ DATABASE = os.environ.get("BENCH_SSE_DATABASE", "sesame_bench_sse")
 REDIS_DB = os.environ.get("BENCH_SSE_REDIS_DB", "6")
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_SSE_SIZES", "1000,5000").split(","))
 EVENTS = int(os.environ.get("BENCH_SSE_EVENTS", "20"))
+HTTP = os.environ.get("BENCH_SSE_HTTP", "auto")  # uvicorn --http: auto, h11 or httptools
 
 
 def _urls() -> tuple[str, str]:
@@ -287,6 +288,8 @@ def main() -> int:
             "8192",
             "--timeout-graceful-shutdown",
             "2",
+            "--http",
+            HTTP,
         ],
         cwd=ROOT,
         env=env,
@@ -294,6 +297,11 @@ def main() -> int:
         stderr=subprocess.STDOUT,
         preexec_fn=_raise_fd_limit,
     )
+    import importlib.util
+
+    http_layer = HTTP
+    if http_layer == "auto":
+        http_layer = "httptools" if importlib.util.find_spec("httptools") else "h11"
     results = []
     counter = [0]
     try:
@@ -338,27 +346,30 @@ def main() -> int:
         f"""{machine_line()}
 
 `python -m bench.sse`: one uvicorn process (`sesame.asgi`, /streams/ served by the pure ASGI
-application of `tracking.streams`, one Redis pattern subscription fanned out by
-`tracking.hub`), N concurrent SSE streams of one consignment opened by raw asyncio socket
-clients in a separate process on the same machine (64 openings in flight), {EVENTS} events
-recorded with `event_record` (one every 0.5 s) from the benchmark's main process. Latency: from
-the call to `event_record` (insert, commit, publish) to the `id:` line read by each client
-(`perf_counter`, the same monotonic clock in both processes). Memory: the server's RSS growth
-once all streams are open, divided by N. Threads: the server's thread count before opening the
-streams and once they are all open. CPU / frame: CPU time (user + system, kernel TCP work on the
-loopback included) the server process, and the clients' process, spent during the event phase,
-divided by the frames delivered. Processes ran at nice {os.getpriority(os.PRIO_PROCESS, 0)}.
+application of `tracking.streams`, one Redis pattern subscription fanned out by `tracking.hub`;
+uvicorn's HTTP layer: {http_layer}), N concurrent SSE streams of one consignment opened by raw
+asyncio socket clients in a separate process on the same machine (64 openings in flight),
+{EVENTS} events recorded with `event_record` (one every 0.5 s) from the benchmark's main
+process. Latency: from the call to `event_record` (insert, commit, publish) to the `id:` line
+read by each client (`perf_counter`, the same monotonic clock in both processes). Memory: the
+server's RSS growth once all streams are open, divided by N. Threads: the server's thread count
+before opening the streams and once they are all open. CPU / frame: CPU time (user + system,
+kernel TCP work on the loopback included) the server process, and the clients' process, spent
+during the event phase, divided by the frames delivered.
+Processes ran at nice {os.getpriority(os.PRIO_PROCESS, 0)}.
 
 | streams | p50 | p99 | max | missed | memory / stream | server RSS | threads \
 | server CPU / frame | client CPU / frame | time to open all |
 | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 {rows}
 
-Each stream costs one coroutine, one disconnect watcher and one queue on the server, and no
-thread: opening it is one hop to the event loop's bounded executor (session and access read
-through Django's session engine and ORM, the connection then released under CONN_MAX_AGE), and
-the database is read again only on reconnection with Last-Event-ID, never per event. The hub
-encodes each event's frame once for all its clients.
+Each stream costs one coroutine (asleep once the stream is live), one disconnect watcher and one
+deque (frames waiting behind a write the transport holds back) on the server, and no thread:
+opening it is one hop to the event loop's bounded executor (session and access read through
+Django's session engine and ORM, the connection then released under CONN_MAX_AGE), and the
+database is read again only on reconnection with Last-Event-ID, never per event. The hub
+encodes each event's frame once for all its clients and writes it through each stream's ASGI
+`send` itself, with no coroutine woken per stream.
 """
         + ("" if all(r["p99"] < 1000 for r in results) else "\n**Not at target** (p99 < 1 s).\n"),
     )
