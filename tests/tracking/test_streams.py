@@ -5,7 +5,6 @@ import os
 import socket
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from unittest.mock import patch
 
 import pytest
 import redis
@@ -157,7 +156,9 @@ def test_two_processes_both_deliver_over_one_subscription_each(uvicorn_server, m
         second_server.stop()
 
 
-def test_disconnect_removes_the_client_queue(db):
+def test_disconnect_removes_the_client_queue(member):
+    _company, user = member
+    cookie = session_cookie(user)
     from tracking.hub import hub
     from tracking.streams import application
 
@@ -172,17 +173,15 @@ def test_disconnect_removes_the_client_queue(db):
         async def send(message: dict) -> None:
             sent.append(message)
 
-        async def company_of_anyone(**_kwargs) -> int:
-            return 1
-
-        scope = {"type": "http", "method": "GET", "path": "/streams/company/", "headers": []}
-        with patch("tracking.streams._stream_company", company_of_anyone):
-            stream = asyncio.create_task(application(scope, receive, send))
-            while len(sent) < 2:
-                await asyncio.sleep(0.01)
-            connected = hub().client_count
-            disconnect.set()
-            await asyncio.wait_for(stream, 5)
+        # A real member's session: the access check runs as for a browser.
+        headers = [(b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode())]
+        scope = {"type": "http", "method": "GET", "path": "/streams/company/", "headers": headers}
+        stream = asyncio.create_task(application(scope, receive, send))
+        while len(sent) < 2:
+            await asyncio.sleep(0.01)
+        connected = hub().client_count
+        disconnect.set()
+        await asyncio.wait_for(stream, 5)
         left = hub().client_count
         hub().close()
         return connected, left, sent[1]["body"]
