@@ -13,15 +13,16 @@ of items and documents; the database's CHECK constraints are the last line of de
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Field, Model, Q
+from django.db.models import Model
 from django.utils import timezone
 
 from gun.engine import Declaration as EngineDeclaration
@@ -36,52 +37,111 @@ from gun.models import (
     PropagationState,
     Reservation,
 )
+from sesame.prepared import Prepared, db_type, from_text, insert_statement, named
 
 ZERO = Decimal(0)
 
 
-def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
-    """Insert ``objs`` with one ``INSERT … VALUES (…), (…) RETURNING id`` and set their pks.
+class Batch:
+    """Statements sent to PostgreSQL in one round trip, in the caller's transaction.
 
-    What ``bulk_create`` does for these append-only rows (``auto_now_add`` filled, values
-    prepared by their fields, database triggers fire), without compiling a query each time."""
-    if not objs:
-        return
+    The simple query protocol runs them in order; the first error aborts the transaction (the
+    caller's ``atomic`` rolls it back). ``check`` adds an SQL expression to the closing
+    ``SELECT`` (evaluated after every statement), and ``run`` returns their values, so a
+    rowcount or a condition the writes must meet is still known without another round trip."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+        self.params: list[object] = []
+        self.checks: list[str] = []
+        self.check_params: list[object] = []
+        # Called with the closing SELECT's row once sent (conditions the writes must meet).
+        self.after: list[Callable[[tuple], None]] = []
+
+    def add(self, sql: str, params: Sequence[object] = ()) -> None:
+        self.statements.append(sql)
+        self.params.extend(params)
+
+    def check(self, sql: str, params: Sequence[object] = ()) -> int:
+        """Add ``sql`` to the closing SELECT; returns its index in ``run``'s answer."""
+        self.checks.append(sql)
+        self.check_params.extend(params)
+        return len(self.checks) - 1
+
+    def run(self) -> tuple:
+        """Send everything; the closing SELECT's row (``()`` when there is no check)."""
+        if not self.statements and not self.checks:
+            return ()
+        sql = list(self.statements)
+        if self.checks:
+            sql.append(from_text("gun_batch_check", "SELECT " + ", ".join(self.checks)).ensure())
+        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+            cursor.execute("; ".join(sql), [*self.params, *self.check_params])
+            row = tuple(cursor.fetchone()) if self.checks else ()
+        after = self.after
+        self.statements, self.params, self.checks, self.check_params = [], [], [], []
+        self.after = []
+        for callback in after:
+            callback(row)
+        return row
+
+
+def insert_sql(
+    model: type[Model], objs: Sequence[Model], *, with_pk: bool = False, returning: bool = False
+) -> tuple[str, list[object]]:
+    """A prepared ``INSERT`` of ``objs`` (``sesame.prepared.insert_statement``: one array per
+    column, one shape for any number of rows): ``auto_now_add`` filled, values prepared by
+    their fields, database triggers fire; what ``bulk_create`` sends, without compiling a query
+    nor planning it. ``with_pk``: the primary keys are set already (taken from the sequence)."""
     db = connections[DEFAULT_DB_ALIAS]
-    fields, head, row = _insert_shape(model)
-    params: list[object] = []
+    statement, fields = insert_statement(model, with_pk=with_pk, returning=returning)
+    columns: list[list[object]] = [[] for _ in fields]
     for obj in objs:
-        for field in fields:
+        for column, field in zip(columns, fields, strict=True):
             value = field.pre_save(obj, True)
             # PostgreSQL takes these as they are (what get_db_prep_save returns for them).
             if value is not None and not (
                 type(value) in _PLAIN or (type(value) is datetime and value.tzinfo is not None)
             ):
                 value = field.get_db_prep_save(value, connection=db)
-            params.append(value)
+            column.append(value)
+    return statement.ensure(), list(columns)
+
+
+def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
+    """Insert ``objs`` in one prepared statement and set their pks."""
+    if not objs:
+        return
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, params = insert_sql(model, objs, returning=True)
     with db.cursor() as cursor:
-        cursor.execute(f"{head} {', '.join([row] * len(objs))} RETURNING id", params)
+        cursor.execute(sql, params)
         ids = [pk for (pk,) in cursor.fetchall()]
     for obj, pk in zip(objs, ids, strict=True):
         obj.pk = pk
-        obj._state.adding = False
-        obj._state.db = db.alias
+        mark_saved(obj)
+
+
+def mark_saved(obj: Model) -> None:
+    obj._state.adding = False
+    obj._state.db = DEFAULT_DB_ALIAS
 
 
 _PLAIN = frozenset({str, int, bool, Decimal, UUID})
-_shapes: dict[type[Model], tuple[list[Field], str, str]] = {}
+
+_sequences: dict[type[Model], str] = {}
 
 
-def _insert_shape(model: type[Model]) -> tuple[list[Field], str, str]:
-    """The model's insertable fields, ``INSERT INTO t (cols) VALUES`` and one row's ``(%s…)``."""
-    shape = _shapes.get(model)
-    if shape is None:
-        quote = connection.ops.quote_name
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        columns = ", ".join(quote(f.column) for f in fields)
-        head = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES"
-        shape = _shapes[model] = (fields, head, "(" + ", ".join(["%s"] * len(fields)) + ")")
-    return shape
+def next_id_sql(model: type[Model]) -> str:
+    """An SQL expression taking the next primary key of ``model`` from its sequence, so rows
+    that refer to a row not written yet can be sent in the same batch as it."""
+    sequence = _sequences.get(model)
+    if sequence is None:
+        with connection.cursor() as c:
+            c.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
+            (sequence,) = c.fetchone()
+        _sequences[model] = sequence
+    return f"nextval('{sequence}')"
 
 
 @dataclass(frozen=True)
@@ -111,33 +171,63 @@ class LockedDocuments:
 def documents_lock(keys: Iterable[DocumentKey], *, lock: bool = True) -> LockedDocuments:
     """Lock the partner documents named by ``keys`` then their lines, each in pk order.
 
-    Two queries. ``lock=False`` reads without locking (only for the test that shows the race).
-    """
-    keys = set(keys)
+    One prepared statement: the documents (locked first, in id order) then their lines (in id
+    order), as the two halves of a ``UNION ALL``. ``lock=False`` reads without locking (only
+    for the test that shows the race)."""
+    keys = sorted(set(keys))
     if not keys:
         return LockedDocuments({}, {})
-    # (code, reference) IN (VALUES ...): one index condition whatever the number of keys, and
-    # no ORM compilation of an OR per document.
-    values = ", ".join(["(%s, %s)"] * len(keys))
-    table = PartnerDocument._meta.db_table
-    documents_qs = PartnerDocument.objects.raw(
-        f"SELECT * FROM {table} WHERE (code, reference) IN (VALUES {values}) "  # noqa: S608
-        f"ORDER BY id{' FOR UPDATE' if lock else ''}",
-        [part for key in sorted(keys) for part in key],
-    )
-    documents = {(d.code, d.reference): d for d in documents_qs}
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_statement(lock).ensure(), [[k[0] for k in keys], [k[1] for k in keys]])
+        rows = cursor.fetchall()
+    document_names, line_names = _LOCK_NAMES
+    width = len(document_names)
+    documents: dict[DocumentKey, PartnerDocument] = {}
     lines: dict[int, list[PartnerDocumentLine]] = defaultdict(list)
-    if documents:
-        lines_qs = PartnerDocumentLine.objects.raw(
-            f"SELECT * FROM {PartnerDocumentLine._meta.db_table} "  # noqa: S608
-            f"WHERE document_id = ANY(%s) ORDER BY id{' FOR UPDATE' if lock else ''}",
-            [[d.pk for d in documents.values()]],
-        )
-        for line in lines_qs:
+    from_db_document, from_db_line = PartnerDocument.from_db, PartnerDocumentLine.from_db
+    for row in rows:
+        if row[0] is not None:
+            document = from_db_document(DEFAULT_DB_ALIAS, document_names, row[:width])
+            documents[(document.code, document.reference)] = document
+        else:
+            line = from_db_line(DEFAULT_DB_ALIAS, line_names, row[width:])
             lines[line.document_id].append(line)
     for document_lines in lines.values():
         document_lines.sort(key=lambda line: line.line)
     return LockedDocuments(documents, dict(lines))
+
+
+_LOCK_NAMES = (
+    [f.attname for f in PartnerDocument._meta.concrete_fields],
+    [f.attname for f in PartnerDocumentLine._meta.concrete_fields],
+)
+
+
+@functools.cache
+def _lock_statement(lock: bool) -> Prepared:
+    documents = PartnerDocument._meta
+    lines = PartnerDocumentLine._meta
+    d_cols = [f.column for f in documents.concrete_fields]
+    l_cols = [f.column for f in lines.concrete_fields]
+    null_d = ", ".join(f"NULL::{db_type(f)}" for f in documents.concrete_fields)
+    null_l = ", ".join(f"NULL::{db_type(f)}" for f in lines.concrete_fields)
+    for_update = " FOR UPDATE" if lock else ""
+    # Each key is looked up through the unique (code, reference) index and the lines through
+    # their document's, whatever the tables' size (a generic plan knows no array length).
+    # The first half of the UNION ALL runs first: documents, then lines, are locked in id
+    # order, the order every transaction that moves quantities takes them in.
+    body = (
+        f"WITH docs AS MATERIALIZED (SELECT {', '.join(d_cols)} FROM {documents.db_table} "  # noqa: S608
+        f"WHERE id = ANY(ARRAY(SELECT (SELECT q.id FROM {documents.db_table} q "
+        "WHERE q.code = k.code AND q.reference = k.reference) "
+        f"FROM unnest($1::text[], $2::text[]) AS k(code, reference))) "
+        f"ORDER BY id{for_update}) "
+        f"SELECT {', '.join(f'docs.{c}' for c in d_cols)}, {null_l} FROM docs "
+        f"UNION ALL SELECT {null_d}, {', '.join(f'l.{c}' for c in l_cols)} FROM "
+        f"(SELECT {', '.join(l_cols)} FROM {lines.db_table} "
+        f"WHERE document_id = ANY(ARRAY(SELECT id FROM docs)) ORDER BY id{for_update}) l"
+    )
+    return named("gun_documents_lock" if lock else "gun_documents_read", body, ["text[]", "text[]"])
 
 
 def declaration_keys(declaration: EngineDeclaration) -> set[DocumentKey]:
@@ -267,20 +357,35 @@ def plan_reservations(
     return movements
 
 
-def _apply_line_deltas(deltas: Mapping[int, tuple[Decimal, Decimal]]) -> None:
-    """Move ``reserved`` and ``imputed`` of many lines in one UPDATE (the CHECKs apply)."""
+def _apply_line_deltas(
+    deltas: Mapping[int, tuple[Decimal, Decimal]], batch: Batch | None = None
+) -> None:
+    """Move ``reserved`` and ``imputed`` of many lines in one UPDATE (the CHECKs apply), now
+    or as part of ``batch``."""
     rows = [(pk, r, i) for pk, (r, i) in sorted(deltas.items()) if r or i]
     if not rows:
         return
-    values = ", ".join(["(%s::bigint, %s::numeric, %s::numeric)"] * len(rows))
-    params = [value for row in rows for value in row]
+    sql = _LINE_DELTAS.ensure()
+    params = [[row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]]
+    if batch is not None:
+        batch.add(sql, params)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE gun_partnerdocumentline AS l
-                SET reserved = l.reserved + v.r, imputed = l.imputed + v.i
-                FROM (VALUES {values}) AS v(id, r, i) WHERE l.id = v.id""",  # noqa: S608
-            params,
-        )
+        cursor.execute(sql, params)
+
+
+_LINE_DELTAS = named(
+    "gun_line_deltas",
+    "UPDATE gun_partnerdocumentline AS l SET reserved = l.reserved + v.r, "
+    "imputed = l.imputed + v.i FROM unnest($1, $2, $3) AS v(id, r, i) WHERE l.id = v.id",
+    ["bigint[]", "numeric[]", "numeric[]"],
+)
+_TAKE_SINGLE_USE = named(
+    "gun_take_single_use",
+    "UPDATE gun_partnerdocument SET used_by_id = $1, used_state = 'reserved' "
+    "WHERE id = ANY($2) AND (used_by_id IS NULL OR used_by_id = $1)",
+    ["uuid", "bigint[]"],
+)
 
 
 def _sync_reservations(declaration: Declaration) -> None:
@@ -301,11 +406,11 @@ def _sync_reservations(declaration: Declaration) -> None:
     )
 
 
-def _entry_state(partner: str, remote: set[str]) -> dict:
+def _entry_state(partner: str, remote: set[str], now: datetime | None = None) -> dict:
     """Local partners are the portal itself: the movement is delivered as it is written."""
     if partner in remote:
         return {"state": PropagationState.PENDING}
-    return {"state": PropagationState.SENT, "sent_at": timezone.now()}
+    return {"state": PropagationState.SENT, "sent_at": now or timezone.now()}
 
 
 def ledger_reserve(
@@ -316,13 +421,20 @@ def ledger_reserve(
     operation: str,
     remote_partners: set[str],
     first: bool = False,
+    batch: Batch | None = None,
 ) -> list[LedgerEntry]:
     """Write one reserve entry per movement and move the balances (GUN_RULES §5).
 
     ``first``: the declaration holds nothing yet (a validation: only a validated declaration
     ever holds reservations), so its ``Reservation`` rows are inserted from the movements
     instead of being rebuilt from the ledger; a row already there is refused by the database
-    (unique per declaration and line)."""
+    (unique per declaration and line).
+
+    ``batch`` (with ``first``): the writes join the caller's batch, sent with its other
+    statements in one round trip; the entries then have no primary key. Without it they are
+    sent now, in one round trip too. Either way a single-use document held by another
+    declaration raises ``GunConflict("document_taken")`` and rolls the transaction back."""
+    now = timezone.now()
     entries = [
         LedgerEntry(
             declaration=declaration,
@@ -338,38 +450,53 @@ def ledger_reserve(
             idempotency_key=f"{declaration.pk}:{operation}:reserve:{n}",
             who=who,
             held=m.held,
-            **_entry_state(m.partner, remote_partners),
+            at=now,
+            **_entry_state(m.partner, remote_partners, now),
         )
         for n, m in enumerate(movements, start=1)
     ]
-    insert_rows(LedgerEntry, entries)
+    if not first:
+        insert_rows(LedgerEntry, entries)
+    own = batch is None
+    batch = Batch() if batch is None else batch
+    if first and entries:
+        batch.add(*insert_sql(LedgerEntry, entries))
     deltas: dict[int, tuple[Decimal, Decimal]] = {}
     for m in movements:
         if m.line_id is not None:
             r, i = deltas.get(m.line_id, (ZERO, ZERO))
             deltas[m.line_id] = (r + m.quantity, i)
-    _apply_line_deltas(deltas)
+    _apply_line_deltas(deltas, batch)
     single_use = sorted({m.document_id for m in movements if m.single_use and m.document_id})
+    taken = None
     if single_use:
-        taken = PartnerDocument.objects.filter(
-            Q(used_by__isnull=True) | Q(used_by=declaration), pk__in=single_use
-        ).update(used_by=declaration, used_state="reserved")
-        if taken != len(single_use):
-            from gun.services.errors import GunConflict
-
-            raise GunConflict("document_taken", "A single-use document is held by another.")
-    if first:
-        insert_rows(
-            Reservation,
-            [
-                Reservation(declaration=declaration, line_id=line_id, quantity=reserved)
-                for line_id, (reserved, _imputed) in sorted(deltas.items())
-                if reserved > 0
-            ],
+        batch.add(_TAKE_SINGLE_USE.ensure(), [declaration.pk, single_use])
+        taken = batch.check(
+            "(SELECT count(*) FROM gun_partnerdocument WHERE id = ANY(%s) AND used_by_id = %s)",
+            [single_use, declaration.pk],
         )
-    else:
+    if first:
+        reservations = [
+            Reservation(declaration=declaration, line_id=line_id, quantity=reserved)
+            for line_id, (reserved, _imputed) in sorted(deltas.items())
+            if reserved > 0
+        ]
+        if reservations:
+            batch.add(*insert_sql(Reservation, reservations))
+    if taken is not None:
+        batch.after.append(lambda answer: document_taken_check(answer[taken], len(single_use)))
+    if own:
+        batch.run()
+    if not first:
         _sync_reservations(declaration)
     return entries
+
+
+def document_taken_check(taken: int, wanted: int) -> None:
+    if taken != wanted:
+        from gun.services.errors import GunConflict
+
+        raise GunConflict("document_taken", "A single-use document is held by another.")
 
 
 def ledger_close(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Prefetch, QuerySet
 from django.db.models.signals import post_delete, post_migrate, post_save
 
@@ -26,7 +27,8 @@ from gun.models import (
     PartnerLink,
     PropagationState,
 )
-from sesame.models import BorderControlPost, Company
+from sesame.models import Company
+from sesame.prepared import Prepared, named
 
 
 def _with_details(queryset: QuerySet[Declaration]) -> QuerySet[Declaration]:
@@ -82,57 +84,15 @@ DOCUMENT_FIELDS = (
 )
 
 
-def declaration_head(*, pk: Any, company: Any) -> Declaration | None:
-    """The declaration row alone (no items, no run), None when absent or of another company:
-    what an action needs to find the declaration before its service loads the rest. One
-    prepared-shape statement; ``company`` (an instance) is attached without a query."""
-    company_id = getattr(company, "pk", company)
-    found = list(
-        Declaration.objects.raw(
-            f"SELECT * FROM {Declaration._meta.db_table} "  # noqa: S608
-            "WHERE id = %s AND company_id = %s",
-            [pk, company_id],
-        )
-    )
-    if not found:
-        return None
-    declaration = found[0]
-    if isinstance(company, Company):
-        declaration.company = company
-    return declaration
-
-
-def declaration_lock(*, pk: Any) -> Declaration | None:
-    """The declaration row ``SELECT … FOR UPDATE`` with its post, in one prepared-shape
-    statement (the caller is inside a transaction); None when absent."""
-    post_columns = ", ".join(f"p.{f.column} AS _post_{f.attname}" for f in _POST_FIELDS)
-    found = list(
-        Declaration.objects.raw(
-            f"SELECT d.*, {post_columns} FROM {Declaration._meta.db_table} d "  # noqa: S608
-            f"LEFT JOIN {BorderControlPost._meta.db_table} p ON p.id = d.post_id "
-            "WHERE d.id = %s FOR UPDATE OF d",
-            [pk],
-        )
-    )
-    if not found:
-        return None
-    declaration = found[0]
-    values = {f.attname: getattr(declaration, f"_post_{f.attname}") for f in _POST_FIELDS}
-    declaration.post = None if declaration.post_id is None else BorderControlPost(**values)
-    for f in _POST_FIELDS:
-        delattr(declaration, f"_post_{f.attname}")
-    return declaration
-
-
-_POST_FIELDS = BorderControlPost._meta.concrete_fields
-
-
 def declaration_content(*, declaration_id: Any) -> list[dict[str, Any]]:
     """The declaration's items, each with ``documents`` (box 44 with the imputation sheet), as
     plain dicts in item then document order: one query (items LEFT JOIN documents)."""
     with connection.cursor() as cursor:
         cursor.execute(_CONTENT_SQL, [declaration_id])
-        rows = cursor.fetchall()
+        return _content(cursor.fetchall())
+
+
+def _content(rows: list[tuple]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     width = len(ITEM_FIELDS)
     for row in rows:
@@ -154,6 +114,41 @@ _CONTENT_SQL = (
     + f" LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id"
     + " WHERE i.declaration_id = %s ORDER BY i.item_number, i.id, d.position, d.id"
 )
+
+
+def declaration_with_content(
+    *, pk: Any, company: Any
+) -> tuple[Declaration | None, list[dict[str, Any]]]:
+    """``declaration_head`` and ``declaration_content`` in one statement (the row, then its
+    items LEFT JOIN documents): what a validation reads before taking any lock."""
+    company_id = getattr(company, "pk", company)
+    with connection.cursor() as cursor:
+        cursor.execute(_with_content_statement().ensure(), [pk, company_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    width = len(_DECLARATION_NAMES)
+    declaration = Declaration.from_db(DEFAULT_DB_ALIAS, _DECLARATION_NAMES, rows[0][:width])
+    if isinstance(company, Company):
+        declaration.company = company
+    return declaration, _content([row[width:] for row in rows if row[width] is not None])
+
+
+_DECLARATION_NAMES = [f.attname for f in Declaration._meta.concrete_fields]
+
+
+@functools.cache
+def _with_content_statement() -> Prepared:
+    content = _CONTENT_SQL[len("SELECT ") : _CONTENT_SQL.index(" FROM ")]
+    declaration_columns = ", ".join(f"x.{f.column}" for f in Declaration._meta.concrete_fields)
+    body = (
+        f"SELECT {declaration_columns}, {content} "  # noqa: S608
+        f"FROM {Declaration._meta.db_table} x "
+        f"LEFT JOIN {DeclarationItem._meta.db_table} i ON i.declaration_id = x.id "
+        f"LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id "
+        "WHERE x.id = $1 AND x.company_id = $2 ORDER BY i.item_number, i.id, d.position, d.id"
+    )
+    return named("gun_declaration_content", body, ["uuid", "bigint"])
 
 
 def declaration_runs(*, declaration: Declaration) -> QuerySet[GunRun]:

@@ -8,4 +8,5 @@ class SesameConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from sesame import prepared  # noqa: F401  (forgets prepared statements on reconnection)
         from sesame.api import schema  # noqa: F401  (registers the OpenAPI security scheme)

@@ -110,11 +110,13 @@ def event_record(
     return event, True
 
 
-def _links_exist(
+def declaration_links_sql(
     *, company_id: int, declaration_id: str, mrn: str | None, client_reference: str
-) -> bool:
-    """Whether any consignment of the company links the declaration: one indexed EXISTS,
-    without lock or savepoint (most declarations are linked to no consignment)."""
+) -> tuple[str, list[Any]]:
+    """An SQL boolean expression (with its parameters): whether any consignment of the company
+    links the declaration, by declaration id, MRN or client reference. One indexed EXISTS,
+    without lock; a caller may embed it in a statement of its own to save a round trip, then
+    call ``declaration_event_record`` only when it is true."""
     link = DeclarationLink._meta.db_table
     consignment = Consignment._meta.db_table
     conditions, params = [], []
@@ -127,14 +129,30 @@ def _links_exist(
             conditions.append(f"l.{column} = %s")
             params.append(value)
     if not conditions:
+        return "false", []
+    return (
+        f"EXISTS (SELECT 1 FROM {link} l JOIN {consignment} c"  # noqa: S608
+        f" ON c.id = l.consignment_id WHERE c.company_id = %s"
+        f" AND ({' OR '.join(conditions)}))",
+        [company_id, *params],
+    )
+
+
+def _links_exist(
+    *, company_id: int, declaration_id: str, mrn: str | None, client_reference: str
+) -> bool:
+    """Whether any consignment of the company links the declaration (most declarations are
+    linked to no consignment): one indexed EXISTS, without lock or savepoint."""
+    sql, params = declaration_links_sql(
+        company_id=company_id,
+        declaration_id=declaration_id,
+        mrn=mrn,
+        client_reference=client_reference,
+    )
+    if not params:
         return False
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {link} l JOIN {consignment} c"  # noqa: S608
-            f" ON c.id = l.consignment_id WHERE c.company_id = %s"
-            f" AND ({' OR '.join(conditions)}))",
-            [company_id, *params],
-        )
+        cursor.execute(f"SELECT {sql}", params)
         return bool(cursor.fetchone()[0])
 
 

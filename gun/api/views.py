@@ -223,12 +223,16 @@ class DeclarationValidate(APIView):
     )
     def post(self, request: Request, pk: Any) -> Response:
         company = request_company(request)
-        declaration = selectors.declaration_head(pk=pk, company=company) if company else None
+        if company is None:
+            raise Http404
+        declaration, content = selectors.declaration_with_content(pk=pk, company=company)
         if declaration is None:
             raise Http404
         return _gun_response(
             _call(
-                lambda: services.declaration_validate(declaration=declaration, by=_actor(request))
+                lambda: services.declaration_validate(
+                    declaration=declaration, content=content, by=_actor(request)
+                )
             )
         )
 

@@ -12,7 +12,7 @@ from gun import engine
 from gun.adapters import Adapter, adapters_for
 from gun.adapters.local import lookup_in_rows
 from gun.engine import DocumentKey, PartnerDocument, PartnerUnavailable, profile_for
-from gun.ledger import LockedDocuments, insert_rows
+from gun.ledger import Batch, LockedDocuments, insert_rows, insert_sql, mark_saved
 from gun.models import CheckMode, Declaration, GunMessage, GunRun
 
 IMPUTATION_FIELDS = {
@@ -256,18 +256,35 @@ def gun_check(
 
 
 def run_record(
-    *, declaration: Declaration, check: GunCheck, by: str, with_messages: bool = False
+    *,
+    declaration: Declaration,
+    check: GunCheck,
+    by: str,
+    with_messages: bool = False,
+    batch: Batch | None = None,
+    run_id: int | None = None,
 ) -> Any:
     """Store the run and its messages in engine order (two inserts at most); it becomes the
-    declaration's last run. Returns the run, or (run, its messages) with ``with_messages``."""
+    declaration's last run. Returns the run, or (run, its messages) with ``with_messages``.
+
+    ``batch`` and ``run_id`` (taken beforehand from the runs' sequence): the inserts join the
+    caller's batch, sent later in the same round trip as its other writes (the messages then
+    have no primary key)."""
     run = GunRun(
+        pk=run_id,
         declaration=declaration,
         stage=check.outcome.stage,
         outcome=check.outcome.outcome,
         control_required=check.outcome.control_required,
         by=by[:200],
     )
-    insert_rows(GunRun, [run])
+    if batch is not None:
+        if run_id is None:
+            raise ValueError("a batched run needs its id")
+        batch.add(*insert_sql(GunRun, [run], with_pk=True))
+        mark_saved(run)
+    else:
+        insert_rows(GunRun, [run])
     messages = [
         GunMessage(
             run=run,
@@ -282,7 +299,11 @@ def run_record(
         )
         for order, m in enumerate(check.messages)
     ]
-    insert_rows(GunMessage, messages)
+    if batch is not None:
+        if messages:
+            batch.add(*insert_sql(GunMessage, messages))
+    else:
+        insert_rows(GunMessage, messages)
     declaration.last_run = run
     return (run, messages) if with_messages else run
 
