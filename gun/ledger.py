@@ -37,7 +37,7 @@ from gun.models import (
     PropagationState,
     Reservation,
 )
-from sesame.prepared import Prepared, db_type, from_text, insert_statement, named
+from sesame.prepared import Prepared, db_type, insert_statement, named
 
 ZERO = Decimal(0)
 
@@ -74,7 +74,7 @@ class Batch:
             return ()
         sql = list(self.statements)
         if self.checks:
-            sql.append(from_text("gun_batch_check", "SELECT " + ", ".join(self.checks)).ensure())
+            sql.append("SELECT " + ", ".join(self.checks))
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute("; ".join(sql), [*self.params, *self.check_params])
             row = tuple(cursor.fetchone()) if self.checks else ()
@@ -106,6 +106,25 @@ def insert_sql(
                 value = field.get_db_prep_save(value, connection=db)
             column.append(value)
     return statement.ensure(), list(columns)
+
+
+def insert_values_sql(
+    model: type[Model], rows: Sequence[Mapping[str, object]], now: datetime
+) -> tuple[str, list[object]]:
+    """``insert_sql`` from rows given as database values by attname (foreign keys as ids):
+    a field a row leaves out takes its default, ``auto_now``/``auto_now_add`` take ``now``."""
+    statement, fields = insert_statement(model)
+    columns: list[list[object]] = []
+    for field in fields:
+        name = field.attname
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            columns.append([now] * len(rows))
+        elif field.has_default() and callable(field.default):
+            columns.append([row[name] if name in row else field.get_default() for row in rows])
+        else:
+            default = field.get_default()
+            columns.append([row.get(name, default) for row in rows])
+    return statement.ensure(), columns
 
 
 def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
@@ -409,8 +428,8 @@ def _sync_reservations(declaration: Declaration) -> None:
 def _entry_state(partner: str, remote: set[str], now: datetime | None = None) -> dict:
     """Local partners are the portal itself: the movement is delivered as it is written."""
     if partner in remote:
-        return {"state": PropagationState.PENDING}
-    return {"state": PropagationState.SENT, "sent_at": now or timezone.now()}
+        return {"state": PropagationState.PENDING.value, "sent_at": None}
+    return {"state": PropagationState.SENT.value, "sent_at": now or timezone.now()}
 
 
 def ledger_reserve(
@@ -431,36 +450,40 @@ def ledger_reserve(
     (unique per declaration and line).
 
     ``batch`` (with ``first``): the writes join the caller's batch, sent with its other
-    statements in one round trip; the entries then have no primary key. Without it they are
-    sent now, in one round trip too. Either way a single-use document held by another
-    declaration raises ``GunConflict("document_taken")`` and rolls the transaction back."""
+    statements in one round trip, and only the entries of remote partners are returned (what
+    propagation needs; without primary key). Without it they are sent now, in one round trip
+    too. Either way a single-use document held by another declaration raises
+    ``GunConflict("document_taken")`` and rolls the transaction back."""
     now = timezone.now()
-    entries = [
-        LedgerEntry(
-            declaration=declaration,
-            item_number=m.item_number,
-            document_id=m.document_id,
-            document_code=m.document_code,
-            reference=m.reference,
-            line_id=m.line_id,
-            line_number=m.line_number,
-            partner=m.partner,
-            quantity=m.quantity,
-            phase=LedgerPhase.RESERVE,
-            idempotency_key=f"{declaration.pk}:{operation}:reserve:{n}",
-            who=who,
-            held=m.held,
-            at=now,
+    rows = [
+        {
+            "declaration_id": declaration.pk,
+            "item_number": m.item_number,
+            "document_id": m.document_id,
+            "document_code": m.document_code,
+            "reference": m.reference,
+            "line_id": m.line_id,
+            "line_number": m.line_number,
+            "partner": m.partner,
+            "quantity": m.quantity,
+            "phase": LedgerPhase.RESERVE.value,
+            "idempotency_key": f"{declaration.pk}:{operation}:reserve:{n}",
+            "who": who,
+            "held": m.held,
             **_entry_state(m.partner, remote_partners, now),
-        )
+        }
         for n, m in enumerate(movements, start=1)
     ]
-    if not first:
+    if first and batch is not None:
+        # Rows as values: no model instance for what only the database needs.
+        if rows:
+            batch.add(*insert_values_sql(LedgerEntry, rows, now))
+        entries = [LedgerEntry(**row, at=now) for row in rows if row["partner"] in remote_partners]
+    else:
+        entries = [LedgerEntry(**row, at=now) for row in rows]
         insert_rows(LedgerEntry, entries)
     own = batch is None
     batch = Batch() if batch is None else batch
-    if first and entries:
-        batch.add(*insert_sql(LedgerEntry, entries))
     deltas: dict[int, tuple[Decimal, Decimal]] = {}
     for m in movements:
         if m.line_id is not None:
@@ -477,12 +500,12 @@ def ledger_reserve(
         )
     if first:
         reservations = [
-            Reservation(declaration=declaration, line_id=line_id, quantity=reserved)
+            {"declaration_id": declaration.pk, "line_id": line_id, "quantity": reserved}
             for line_id, (reserved, _imputed) in sorted(deltas.items())
             if reserved > 0
         ]
         if reservations:
-            batch.add(*insert_sql(Reservation, reservations))
+            batch.add(*insert_values_sql(Reservation, reservations, now))
     if taken is not None:
         batch.after.append(lambda answer: document_taken_check(answer[taken], len(single_use)))
     if own:

@@ -62,29 +62,6 @@ class Prepared:
         return self.call
 
 
-class Untyped(Prepared):
-    """A statement whose parameter types PostgreSQL infers from their use (``$n = column``)."""
-
-    def __init__(self, name: str, count: int, body: str) -> None:
-        super().__init__(name, [], body)
-        self.call = f"EXECUTE {name}({', '.join(['%s'] * count)})" if count else f"EXECUTE {name}"
-
-
-_untyped: dict[str, Untyped] = {}
-
-
-def from_text(prefix: str, sql: str) -> Untyped:
-    """The prepared form of ``sql`` written with ``%s`` placeholders (as for a cursor), cached
-    by its text: call it with the same parameters."""
-    found = _untyped.get(sql)
-    if found is None:
-        parts = sql.split("%s")
-        body = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], start=1)) + parts[-1]
-        digest = hashlib.sha1(sql.encode()).hexdigest()[:12]  # noqa: S324 - a name
-        found = _untyped[sql] = Untyped(f"{prefix}_{digest}", len(parts) - 1, body)
-    return found
-
-
 def named(prefix: str, body: str, types: Sequence[str]) -> Prepared:
     """A ``Prepared`` whose name is derived from its text: two shapes never share a name."""
     digest = hashlib.sha1(  # noqa: S324 - a name, not a secret
