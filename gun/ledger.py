@@ -197,19 +197,31 @@ def documents_lock(keys: Iterable[DocumentKey], *, lock: bool = True) -> LockedD
     if not keys:
         return LockedDocuments({}, {})
     with connection.cursor() as cursor:
-        cursor.execute(_lock_statement(lock).ensure(), [[k[0] for k in keys], [k[1] for k in keys]])
-        rows = cursor.fetchall()
+        cursor.execute(_lock_statement(lock).ensure(), key_arrays(keys))
+        return locked_from_rows(cursor.fetchall())
+
+
+def key_arrays(keys: Iterable[DocumentKey]) -> list[list[str]]:
+    """The two array parameters of ``documents_lock_sql``: codes, then references."""
+    keys = sorted(set(keys))
+    return [[k[0] for k in keys], [k[1] for k in keys]]
+
+
+def locked_from_rows(rows: Iterable[Sequence[object]], offset: int = 0) -> LockedDocuments:
+    """``LockedDocuments`` from the rows of ``documents_lock_sql`` (its columns from
+    ``offset``; rows of a caller's own first branch are skipped)."""
     document_names, line_names = _LOCK_NAMES
     width = len(document_names)
     documents: dict[DocumentKey, PartnerDocument] = {}
     lines: dict[int, list[PartnerDocumentLine]] = defaultdict(list)
     from_db_document, from_db_line = PartnerDocument.from_db, PartnerDocumentLine.from_db
     for row in rows:
-        if row[0] is not None:
-            document = from_db_document(DEFAULT_DB_ALIAS, document_names, row[:width])
+        if row[offset] is not None:
+            values = row[offset : offset + width]
+            document = from_db_document(DEFAULT_DB_ALIAS, document_names, values)
             documents[(document.code, document.reference)] = document
-        else:
-            line = from_db_line(DEFAULT_DB_ALIAS, line_names, row[width:])
+        elif row[offset + width] is not None:
+            line = from_db_line(DEFAULT_DB_ALIAS, line_names, row[offset + width :])
             lines[line.document_id].append(line)
     for document_lines in lines.values():
         document_lines.sort(key=lambda line: line.line)
@@ -222,8 +234,13 @@ _LOCK_NAMES = (
 )
 
 
-@functools.cache
-def _lock_statement(lock: bool) -> Prepared:
+def documents_lock_sql(
+    *, codes: str, references: str, lock: bool = True, lead: str = ""
+) -> tuple[str, str]:
+    """The SQL of ``documents_lock`` as parts of a larger statement: the ``docs`` CTE and the
+    ``UNION ALL`` branches that lock the documents then their lines and return them (document
+    columns, then line columns, each branch's row led by ``lead``: the caller's own columns
+    as typed NULLs). ``codes`` and ``references`` name the two text array parameters."""
     documents = PartnerDocument._meta
     lines = PartnerDocumentLine._meta
     d_cols = [f.column for f in documents.concrete_fields]
@@ -233,20 +250,32 @@ def _lock_statement(lock: bool) -> Prepared:
     for_update = " FOR UPDATE" if lock else ""
     # Each key is looked up through the unique (code, reference) index and the lines through
     # their document's, whatever the tables' size (a generic plan knows no array length).
-    # The first half of the UNION ALL runs first: documents, then lines, are locked in id
-    # order, the order every transaction that moves quantities takes them in.
-    body = (
-        f"WITH docs AS MATERIALIZED (SELECT {', '.join(d_cols)} FROM {documents.db_table} "  # noqa: S608
+    # Branches of a UNION ALL run in order: documents, then lines, are locked in id order, the
+    # order every transaction that moves quantities takes them in.
+    cte = (
+        f"docs AS MATERIALIZED (SELECT {', '.join(d_cols)} FROM {documents.db_table} "  # noqa: S608
         f"WHERE id = ANY(ARRAY(SELECT (SELECT q.id FROM {documents.db_table} q "
         "WHERE q.code = k.code AND q.reference = k.reference) "
-        f"FROM unnest($1::text[], $2::text[]) AS k(code, reference))) "
-        f"ORDER BY id{for_update}) "
-        f"SELECT {', '.join(f'docs.{c}' for c in d_cols)}, {null_l} FROM docs "
-        f"UNION ALL SELECT {null_d}, {', '.join(f'l.{c}' for c in l_cols)} FROM "
+        f"FROM unnest({codes}::text[], {references}::text[]) AS k(code, reference))) "
+        f"ORDER BY id{for_update})"
+    )
+    branches = (
+        f"SELECT {lead}{', '.join(f'docs.{c}' for c in d_cols)}, {null_l} FROM docs "  # noqa: S608
+        f"UNION ALL SELECT {lead}{null_d}, {', '.join(f'l.{c}' for c in l_cols)} FROM "
         f"(SELECT {', '.join(l_cols)} FROM {lines.db_table} "
         f"WHERE document_id = ANY(ARRAY(SELECT id FROM docs)) ORDER BY id{for_update}) l"
     )
-    return named("gun_documents_lock" if lock else "gun_documents_read", body, ["text[]", "text[]"])
+    return cte, branches
+
+
+@functools.cache
+def _lock_statement(lock: bool) -> Prepared:
+    cte, branches = documents_lock_sql(codes="$1", references="$2", lock=lock)
+    return named(
+        "gun_documents_lock" if lock else "gun_documents_read",
+        f"WITH {cte} {branches}",
+        ["text[]", "text[]"],
+    )
 
 
 def declaration_keys(declaration: EngineDeclaration) -> set[DocumentKey]:

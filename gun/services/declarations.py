@@ -21,7 +21,7 @@ from django.db.models import Model
 from django.utils import timezone
 
 from gun import ledger, tracking_link
-from gun.engine import make_mrn
+from gun.engine import DocumentKey, make_mrn
 from gun.models import (
     Control,
     ControlStatus,
@@ -33,6 +33,8 @@ from gun.models import (
     ItemDocument,
     LedgerEntry,
     LedgerPhase,
+    PartnerDocument,
+    PartnerDocumentLine,
 )
 from gun.selectors import declaration_content
 from gun.services.errors import GunBusy, GunConflict, StatusConflict
@@ -206,25 +208,33 @@ def _propagate_after_commit(entries: list[LedgerEntry], remote: set[str]) -> Non
         transaction.on_commit(lambda p=partner: propagate_partner.delay(p))
 
 
-def _validation_lock(pk: Any) -> tuple[Declaration | None, int, int]:
+def _validation_lock(
+    pk: Any, keys: set[DocumentKey], *, lock: bool = True
+) -> tuple[Declaration | None, int, int, ledger.LockedDocuments]:
     """One round trip: the lock time-out, then the declaration row ``FOR UPDATE`` with its
     post, a fresh MRN serial (a rejected run leaves a gap in the serials, as a rolled-back
-    transaction does) and the id of the run about to be recorded."""
-    statement = _validation_lock_statement()
+    transaction does) and the id of the run about to be recorded; then the partner documents
+    named by ``keys`` and their lines, locked in id order after the declaration, as
+    ``ledger.documents_lock`` does (``lock=False``: read without locking them, only for the
+    test that shows the race)."""
+    statement = _validation_lock_statement(lock)
     with connection.cursor() as cursor:
-        cursor.execute(f"{LOCK_TIMEOUT_SQL}; {statement.ensure()}", [pk])
-        row = cursor.fetchone()
-    if row is None:
-        return None, 0, 0
-    width = len(_DECLARATION_NAMES)
-    current = Declaration.from_db(DEFAULT_DB_ALIAS, _DECLARATION_NAMES, row[:width])
-    post = row[width : width + len(_POST_NAMES)]
+        cursor.execute(f"{LOCK_TIMEOUT_SQL}; {statement.ensure()}", [pk, *ledger.key_arrays(keys)])
+        rows = cursor.fetchall()
+    width = len(_DECLARATION_NAMES) + len(_POST_NAMES) + 2
+    locked = ledger.locked_from_rows(rows, offset=width)
+    head = next((row for row in rows if row[0] is not None), None)
+    if head is None:
+        return None, 0, 0, locked
+    declaration_width = len(_DECLARATION_NAMES)
+    current = Declaration.from_db(DEFAULT_DB_ALIAS, _DECLARATION_NAMES, head[:declaration_width])
+    post = head[declaration_width : declaration_width + len(_POST_NAMES)]
     current.post = (
         None
         if current.post_id is None
         else BorderControlPost.from_db(DEFAULT_DB_ALIAS, _POST_NAMES, post)
     )
-    return current, row[-2], row[-1]
+    return current, head[width - 2], head[width - 1], locked
 
 
 _POST_FIELDS = BorderControlPost._meta.concrete_fields
@@ -233,17 +243,38 @@ _DECLARATION_NAMES = [f.attname for f in Declaration._meta.concrete_fields]
 
 
 @functools.cache
-def _validation_lock_statement() -> Prepared:
-    declaration_columns = ", ".join(f"d.{f.column}" for f in Declaration._meta.concrete_fields)
-    post_columns = ", ".join(f"p.{f.column}" for f in _POST_FIELDS)
-    body = (
-        f"SELECT {declaration_columns}, {post_columns}, "  # noqa: S608
-        f"nextval('gun_mrn_serial'), {ledger.next_id_sql(GunRun)} "
-        f"FROM {Declaration._meta.db_table} d "
-        f"LEFT JOIN {BorderControlPost._meta.db_table} p ON p.id = d.post_id "
-        "WHERE d.id = $1 FOR UPDATE OF d"
+def _validation_lock_statement(lock: bool) -> Prepared:
+    declaration_fields = Declaration._meta.concrete_fields
+    declaration_columns = ", ".join(f"x.{f.column}" for f in declaration_fields)
+    post_columns = ", ".join(f"p.{f.column} AS post_{f.column}" for f in _POST_FIELDS)
+    head_nulls = (
+        "".join(f"NULL::{db_type(f)}, " for f in (*declaration_fields, *_POST_FIELDS))
+        + "NULL::bigint, NULL::bigint, "
     )
-    return named("gun_validation_lock", body, ["uuid"])
+    documents_nulls = ", ".join(
+        f"NULL::{db_type(f)}"
+        for f in (
+            *PartnerDocument._meta.concrete_fields,
+            *PartnerDocumentLine._meta.concrete_fields,
+        )
+    )
+    documents_cte, documents_branches = ledger.documents_lock_sql(
+        codes="$2", references="$3", lock=lock, lead=head_nulls
+    )
+    body = (
+        f"WITH head AS MATERIALIZED (SELECT {declaration_columns}, {post_columns}, "  # noqa: S608
+        f"nextval('gun_mrn_serial') AS mrn_serial, {ledger.next_id_sql(GunRun)} AS run_id "
+        f"FROM {Declaration._meta.db_table} x "
+        f"LEFT JOIN {BorderControlPost._meta.db_table} p ON p.id = x.post_id "
+        f"WHERE x.id = $1 FOR UPDATE OF x), {documents_cte} "
+        # The branches run in order: the declaration is locked first, then its documents.
+        f"SELECT head.*, {documents_nulls} FROM head UNION ALL {documents_branches}"
+    )
+    return named(
+        "gun_validation_lock" if lock else "gun_validation_read",
+        body,
+        ["uuid", "text[]", "text[]"],
+    )
 
 
 def _bump(
@@ -394,7 +425,9 @@ def declaration_validate(
 
     def attempt() -> tuple[GunResult, list[LedgerEntry]]:
         nonlocal content, engine_declaration
-        current, serial, run_id = _validation_lock(declaration.pk)
+        current, serial, run_id, locked = _validation_lock(
+            declaration.pk, ledger.declaration_keys(engine_declaration), lock=lock
+        )
         if current is None:
             raise Declaration.DoesNotExist
         if "company" in declaration._state.fields_cache:
@@ -402,6 +435,9 @@ def declaration_validate(
         if current.status != DeclarationStatus.ANTICIPATED:
             raise StatusConflict(current.status, "validated")
         if current.version != seen_version:
+            # Replaced since it was read: its documents may differ, lock those too. Taken out
+            # of id order, these locks may deadlock with another transaction: PostgreSQL then
+            # aborts one of the two, which is retried (``_locked``).
             content = declaration_content(declaration_id=current.pk)
             engine_declaration = engine_declaration_from_content(
                 importer_eori=current.importer_eori,
@@ -409,8 +445,8 @@ def declaration_validate(
                 content=content,
             )
             lookup.add_partners(engine_declaration)
+            locked = ledger.documents_lock(ledger.declaration_keys(engine_declaration), lock=lock)
         lookup.unknown.clear()
-        locked = ledger.documents_lock(ledger.declaration_keys(engine_declaration), lock=lock)
         # Only a validated declaration holds reservations: nothing of its own is available.
         lookup.use_locked(locked, own={})
         check = gun_check(

@@ -87,3 +87,35 @@ def test_rejected_validation_writes_no_ledger_entry(company, di, lodge):
     declaration = lodge(payload(company.eori, item(1, di_doc(di.reference, "500"), net_mass="500")))
     result = declaration_validate(declaration=Declaration.objects.get(pk=declaration["id"]), by="t")
     assert result.rejected and not LedgerEntry.objects.exists()
+
+
+def test_validation_of_content_replaced_after_it_was_read(lodge, client_co, company, di):
+    """The API reads the declaration before any lock; a replacement that commits before the
+    lock is taken is what gets validated: its documents are locked and reserved, not the ones
+    read first."""
+    from decimal import Decimal
+
+    from gun import selectors
+    from gun.services import declaration_replace
+    from tests.gun.factories import publish_di, service_data
+
+    other = publish_di(holder=company.eori)
+    declaration = lodge(payload(company.eori, item(1, di_doc(di.reference))))
+    read, content = selectors.declaration_with_content(pk=declaration["id"], company=company)
+    assert content[0]["documents"][0]["reference"] == di.reference
+    stored = Declaration.objects.get(pk=declaration["id"])
+    declaration_replace(
+        declaration=stored,
+        data=service_data(payload(company.eori, item(1, di_doc(other.reference)))),
+        by="someone else",
+    )
+
+    result = declaration_validate(declaration=read, content=content, by="operator")
+
+    assert result.run.outcome == "accepted"
+    assert result.declaration.version == read.version + 2  # replaced, then validated
+    assert [d["reference"] for d in result.content[0]["documents"]] == [other.reference]
+    reserved = {e.reference: e.quantity for e in LedgerEntry.objects.filter(declaration=stored)}
+    assert reserved == {other.reference: Decimal("123.000")}
+    other_line, first_line = other.lines.get(), di.lines.get()
+    assert (other_line.reserved, first_line.reserved) == (Decimal("123.000"), Decimal("0"))
