@@ -5,6 +5,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from sesame.api.permissions import request_key
+from sesame.models import Company
 
 
 @extend_schema(
@@ -34,11 +35,17 @@ from sesame.api.permissions import request_key
 def me(request: Request) -> Response:
     key = request_key(request)
     assert key is not None  # HasApiKey
-    company = key.company
+    # The company as it is now (one indexed read): the key, with the copy of its company it
+    # was loaded with, may come from the process's key cache (sesame/api/authentication.py).
+    company = (
+        Company.objects.filter(pk=key.company_id).values("eori", "name").first()
+        if key.company_id
+        else None
+    )
     return Response(
         {
-            "kind": "company" if company else "partner",
-            "company": {"eori": company.eori, "name": company.name} if company else None,
+            "kind": "company" if key.company_id else "partner",
+            "company": company,
             "partner": key.partner or None,
             "key": {"prefix": key.prefix, "name": key.name, "created": key.created},
         }

@@ -98,3 +98,19 @@ def test_api_docs_page_is_served(client) -> None:
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_me_shows_the_company_as_it_is_now_even_from_a_cached_key(api, company) -> None:
+    """Keys are cached per process (outside transactions); /me/ still reads the company."""
+    from sesame.api import authentication
+
+    _key, raw = api_key_create(company=company)
+    client = api(raw)
+    assert client.get("/api/v1/me/").json()["company"]["name"] == company.name
+    assert any(hit[2].company_id == company.pk for hit in authentication._keys.values())
+    type(company).objects.filter(pk=company.pk).update(name="Renamed Freight")
+    assert client.get("/api/v1/me/").json()["company"] == {
+        "eori": company.eori,
+        "name": "Renamed Freight",
+    }
