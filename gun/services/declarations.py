@@ -208,6 +208,26 @@ def _propagate_after_commit(entries: list[LedgerEntry], remote: set[str]) -> Non
         transaction.on_commit(lambda p=partner: propagate_partner.delay(p))
 
 
+def _plan(
+    engine_declaration: Any,
+    current: Declaration,
+    locked: ledger.LockedDocuments,
+    lookup: PartnerLookup,
+    *,
+    own: dict,
+) -> list[ledger.Movement]:
+    """What the accepted run reserves, from what the checks learned through ``lookup``."""
+    return ledger.plan_reservations(
+        declaration=engine_declaration,
+        declaration_id=current.pk,
+        locked=locked,
+        local_partners=lookup.local_partners,
+        unknown=lookup.unknown,
+        unavailable_partners=lookup.unavailable,
+        own=own,
+    )
+
+
 def _validation_lock(
     pk: Any, keys: set[DocumentKey], *, lock: bool = True
 ) -> tuple[Declaration | None, int, int, ledger.LockedDocuments]:
@@ -469,15 +489,7 @@ def declaration_validate(
             _bump(current, old_status=DeclarationStatus.ANTICIPATED, last_run=run, batch=batch)
         else:
             kind = "declaration_validated"
-            movements = ledger.plan_reservations(
-                declaration=engine_declaration,
-                declaration_id=current.pk,
-                locked=locked,
-                local_partners=lookup.local_partners,
-                unknown=lookup.unknown,
-                unavailable_partners=lookup.unavailable,
-                own={},
-            )
+            movements = _plan(engine_declaration, current, locked, lookup, own={})
             entries = ledger.ledger_reserve(
                 declaration=current,
                 movements=movements,
@@ -561,15 +573,7 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
             operation=operation,
             remote_partners=lookup.remote_partners,
         )
-        movements = ledger.plan_reservations(
-            declaration=engine_declaration,
-            declaration_id=current.pk,
-            locked=locked,
-            local_partners=lookup.local_partners,
-            unknown=lookup.unknown,
-            unavailable_partners=lookup.unavailable,
-            own=own,
-        )
+        movements = _plan(engine_declaration, current, locked, lookup, own=own)
         reserved = ledger.ledger_reserve(
             declaration=current,
             movements=movements,
