@@ -103,50 +103,51 @@ def _content(rows: list[tuple]) -> list[dict[str, Any]]:
     return items
 
 
+_CONTENT_COLUMNS = ", ".join(
+    [f"i.{DeclarationItem._meta.get_field(f).column}" for f in ITEM_FIELDS]
+    + ["d.id"]
+    + [f"d.{ItemDocument._meta.get_field(f).column}" for f in DOCUMENT_FIELDS]
+)
+_CONTENT_ORDER = "ORDER BY i.item_number, i.id, d.position, d.id"
 _CONTENT_SQL = (
-    "SELECT "  # noqa: S608
-    + ", ".join(
-        [f"i.{DeclarationItem._meta.get_field(f).column}" for f in ITEM_FIELDS]
-        + ["d.id"]
-        + [f"d.{ItemDocument._meta.get_field(f).column}" for f in DOCUMENT_FIELDS]
-    )
-    + f" FROM {DeclarationItem._meta.db_table} i"
-    + f" LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id"
-    + " WHERE i.declaration_id = %s ORDER BY i.item_number, i.id, d.position, d.id"
+    f"SELECT {_CONTENT_COLUMNS} FROM {DeclarationItem._meta.db_table} i "  # noqa: S608
+    f"LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id "
+    f"WHERE i.declaration_id = %s {_CONTENT_ORDER}"
 )
 
 
 def declaration_with_content(
     *, pk: Any, company: Any
 ) -> tuple[Declaration | None, list[dict[str, Any]]]:
-    """``declaration_head`` and ``declaration_content`` in one statement (the row, then its
-    items LEFT JOIN documents): what a validation reads before taking any lock."""
+    """The declaration row, None when absent or of another company, and its content as
+    ``declaration_content``, in one prepared statement (the row LEFT JOIN items LEFT JOIN
+    documents): what a validation reads before taking any lock. ``company`` (an instance) is
+    attached without a query."""
     company_id = getattr(company, "pk", company)
     with connection.cursor() as cursor:
         cursor.execute(_with_content_statement().ensure(), [pk, company_id])
         rows = cursor.fetchall()
     if not rows:
         return None, []
-    width = len(_DECLARATION_NAMES)
-    declaration = Declaration.from_db(DEFAULT_DB_ALIAS, _DECLARATION_NAMES, rows[0][:width])
+    width = len(DECLARATION_NAMES)
+    declaration = Declaration.from_db(DEFAULT_DB_ALIAS, DECLARATION_NAMES, rows[0][:width])
     if isinstance(company, Company):
         declaration.company = company
     return declaration, _content([row[width:] for row in rows if row[width] is not None])
 
 
-_DECLARATION_NAMES = [f.attname for f in Declaration._meta.concrete_fields]
+DECLARATION_NAMES = [f.attname for f in Declaration._meta.concrete_fields]
 
 
 @functools.cache
 def _with_content_statement() -> Prepared:
-    content = _CONTENT_SQL[len("SELECT ") : _CONTENT_SQL.index(" FROM ")]
     declaration_columns = ", ".join(f"x.{f.column}" for f in Declaration._meta.concrete_fields)
     body = (
-        f"SELECT {declaration_columns}, {content} "  # noqa: S608
+        f"SELECT {declaration_columns}, {_CONTENT_COLUMNS} "  # noqa: S608
         f"FROM {Declaration._meta.db_table} x "
         f"LEFT JOIN {DeclarationItem._meta.db_table} i ON i.declaration_id = x.id "
         f"LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id "
-        "WHERE x.id = $1 AND x.company_id = $2 ORDER BY i.item_number, i.id, d.position, d.id"
+        f"WHERE x.id = $1 AND x.company_id = $2 {_CONTENT_ORDER}"
     )
     return named("gun_declaration_content", body, ["uuid", "bigint"])
 

@@ -36,7 +36,7 @@ from gun.models import (
     PartnerDocument,
     PartnerDocumentLine,
 )
-from gun.selectors import declaration_content
+from gun.selectors import DECLARATION_NAMES, declaration_content
 from gun.services.errors import GunBusy, GunConflict, StatusConflict
 from gun.services.runs import (
     GunCheck,
@@ -241,13 +241,13 @@ def _validation_lock(
     with connection.cursor() as cursor:
         cursor.execute(f"{LOCK_TIMEOUT_SQL}; {statement.ensure()}", [pk, *ledger.key_arrays(keys)])
         rows = cursor.fetchall()
-    width = len(_DECLARATION_NAMES) + len(_POST_NAMES) + 2
+    width = len(DECLARATION_NAMES) + len(_POST_NAMES) + 2
     locked = ledger.locked_from_rows(rows, offset=width)
     head = next((row for row in rows if row[0] is not None), None)
     if head is None:
         return None, 0, 0, locked
-    declaration_width = len(_DECLARATION_NAMES)
-    current = Declaration.from_db(DEFAULT_DB_ALIAS, _DECLARATION_NAMES, head[:declaration_width])
+    declaration_width = len(DECLARATION_NAMES)
+    current = Declaration.from_db(DEFAULT_DB_ALIAS, DECLARATION_NAMES, head[:declaration_width])
     post = head[declaration_width : declaration_width + len(_POST_NAMES)]
     current.post = (
         None
@@ -259,7 +259,6 @@ def _validation_lock(
 
 _POST_FIELDS = BorderControlPost._meta.concrete_fields
 _POST_NAMES = [f.attname for f in _POST_FIELDS]
-_DECLARATION_NAMES = [f.attname for f in Declaration._meta.concrete_fields]
 
 
 @functools.cache
