@@ -3,7 +3,8 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from gun.models import DeclarationStatus
+from gun.models import DeclarationStatus, MandateKind
+from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 
 QUEUE_STATUS_CHOICES = [
@@ -58,3 +59,26 @@ class ControlDecisionForm(forms.Form):
         if data.get("decision") == "unjustified" and not (data.get("comment") or "").strip():
             self.add_error("comment", _("Say why the control is unjustified."))
         return data
+
+
+class MandateForm(forms.Form):
+    """A company administrator grants a customs representation mandate."""
+
+    representative_eori = forms.CharField(
+        label=_("EORI of the representative"),
+        max_length=17,
+        validators=[validate_french_eori],
+        help_text=_("The company that will declare for yours, e.g. FR552100554."),
+    )
+    kind = forms.ChoiceField(
+        label=_("Representation"), choices=MandateKind.choices, widget=forms.RadioSelect
+    )
+    valid_from = forms.DateField(
+        label=_("Valid from"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    valid_until = forms.DateField(
+        label=_("Valid until"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Leave empty for a mandate until revoked."),
+    )

@@ -597,3 +597,49 @@ class PartnerLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} ({self.kind}, {'up' if self.up else 'down'})"
+
+
+# --- customs representation mandates ---------------------------------------------------------
+
+
+class MandateKind(models.TextChoices):
+    DIRECT = "direct", _("Direct representation")
+    INDIRECT = "indirect", _("Indirect representation")
+
+
+@audited()
+class Mandate(models.Model):
+    """A customs representation mandate: the importer (``grantor``) lets the company whose EORI
+    is ``representative_eori`` declare for it, directly or indirectly, from ``valid_from`` until
+    ``valid_until`` (inclusive, open-ended when empty), until revoked.
+
+    The representative is named by EORI, not by row: a mandate may be granted before the
+    representative joins the portal, and granting one reveals nothing of who has joined.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    grantor = models.ForeignKey(
+        "sesame.Company", on_delete=models.PROTECT, related_name="mandates_granted"
+    )
+    representative_eori = models.CharField(_("representative EORI"), max_length=17)
+    kind = models.CharField(_("representation"), max_length=8, choices=MandateKind.choices)
+    valid_from = models.DateField(_("valid from"))
+    valid_until = models.DateField(_("valid until"), null=True, blank=True)
+    granted_by = models.CharField(_("granted by"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    revoked_by = models.CharField(_("revoked by"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        verbose_name = _("mandate")
+        indexes = [models.Index(fields=["representative_eori", "grantor"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True) | Q(valid_until__gte=F("valid_from")),
+                name="gun_mandate_until_after_from",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grantor_id} -> {self.representative_eori} ({self.kind})"

@@ -125,6 +125,7 @@ def partner_documents_of_holder(*, eori: str) -> QuerySet[PartnerDocument]:
     """Documents whose holder is this EORI, with their lines."""
     return (
         PartnerDocument.objects.filter(holder_eori=eori)
+        .select_related("used_by__company")
         .prefetch_related(Prefetch("lines", queryset=PartnerDocumentLine.objects.order_by("line")))
         .order_by("code", "reference")
     )
@@ -202,7 +203,9 @@ def _holders(lines: list[PartnerDocumentLine]) -> dict[int, list[Holder]]:
     ids = [line.pk for line in lines]
     if not ids:
         return {}
-    for reservation in Reservation.objects.filter(line_id__in=ids).select_related("declaration"):
+    for reservation in Reservation.objects.filter(line_id__in=ids).select_related(
+        "declaration__company"
+    ):
         holder = by_line[reservation.line_id].setdefault(
             reservation.declaration_id, Holder(reservation.declaration)
         )
@@ -213,7 +216,9 @@ def _holders(lines: list[PartnerDocumentLine]) -> dict[int, list[Holder]]:
         .annotate(total=Sum("quantity"))
     )
     rows = list(imputed)
-    declarations = Declaration.objects.in_bulk({row["declaration_id"] for row in rows})
+    declarations = Declaration.objects.select_related("company").in_bulk(
+        {row["declaration_id"] for row in rows}
+    )
     for row in rows:
         declaration = declarations.get(row["declaration_id"])
         if declaration is None:
@@ -248,6 +253,25 @@ def document_balances(documents: list[PartnerDocument]) -> dict[int, list[LineBa
             balances.append(LineBalance(line, line_holders))
         result[document.pk] = balances
     return result
+
+
+def partner_document_uses(*, document: PartnerDocument) -> list[dict[str, Any]]:
+    """Every declaration holding (reserved or imputed) a line of ``document``, per line: what
+    the document's holder sees of it (the declarant's EORI and name, MRN, status, quantities).
+    The document's lines must be prefetched, its ``used_by`` selected with its company."""
+    return [
+        {
+            "line": balance.line.line,
+            "declarant_eori": holder.declaration.company.eori,
+            "declarant_name": holder.declaration.company.name,
+            "mrn": holder.declaration.mrn,
+            "status": holder.declaration.status,
+            "reserved": holder.reserved,
+            "imputed": holder.imputed,
+        }
+        for balance in document_balances([document]).get(document.pk, [])
+        for holder in balance.holders
+    ]
 
 
 @dataclass

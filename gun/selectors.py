@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import logging
 import threading
@@ -11,8 +12,9 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.db.models.signals import post_delete, post_migrate, post_save
+from django.utils import timezone
 
 from gun.models import (
     CheckMode,
@@ -23,6 +25,7 @@ from gun.models import (
     GunRun,
     ItemDocument,
     LedgerEntry,
+    Mandate,
     PartnerDocument,
     PartnerLink,
     PropagationState,
@@ -181,6 +184,7 @@ def partner_document_get(*, code: str, reference: str) -> PartnerDocument | None
     """A published document with its lines (and their balances)."""
     return (
         PartnerDocument.objects.filter(code=code, reference=reference)
+        .select_related("used_by__company")
         .prefetch_related("lines")
         .first()
     )
@@ -209,6 +213,52 @@ def partner_links() -> list[dict[str, Any]]:
         }
         for partner in GunPartner.values
     ]
+
+
+# --- mandates -----------------------------------------------------------------------------
+
+
+def _mandates_in_force(on: datetime.date | None = None) -> QuerySet[Mandate]:
+    day = on or timezone.localdate()
+    return Mandate.objects.filter(revoked_at__isnull=True, valid_from__lte=day).filter(
+        Q(valid_until__isnull=True) | Q(valid_until__gte=day)
+    )
+
+
+def mandate_grantor_eoris(*, company: Any, on: datetime.date | None = None) -> frozenset[str]:
+    """The EORIs of the importers whose mandate in force lets ``company`` declare for them
+    (one query)."""
+    return frozenset(
+        _mandates_in_force(on)
+        .filter(representative_eori=company.eori)
+        .values_list("grantor__eori", flat=True)
+    )
+
+
+def mandates_for_company(*, company: Any, role: str | None = None) -> QuerySet[Mandate]:
+    """Mandates the company granted (``role="granted"``), received (``"received"``) or both,
+    newest first, with the grantor."""
+    condition = Q(grantor=company) | Q(representative_eori=company.eori)
+    if role == "granted":
+        condition = Q(grantor=company)
+    elif role == "received":
+        condition = Q(representative_eori=company.eori)
+    return Mandate.objects.filter(condition).select_related("grantor").order_by("-created_at", "id")
+
+
+def mandate_get(*, pk: Any, company: Any) -> Mandate | None:
+    """A mandate the company granted or received; None otherwise (another company's is never
+    returned)."""
+    return mandates_for_company(company=company).filter(pk=pk).first()
+
+
+def mandate_in_force(mandate: Mandate, on: datetime.date | None = None) -> bool:
+    day = on or timezone.localdate()
+    return (
+        mandate.revoked_at is None
+        and mandate.valid_from <= day
+        and (mandate.valid_until is None or mandate.valid_until >= day)
+    )
 
 
 # --- rarely-changing configuration, cached per process --------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from gun import views
+from gun import mandate_views, views
 
 app_name = "gun"
 
@@ -15,4 +15,6 @@ urlpatterns = [
     path("declarations/<uuid:pk>/", views.declaration_detail, name="declaration"),
     path("documents/", views.partner_documents, name="partner-documents"),
     path("links/", views.partner_links, name="partner-links"),
+    path("mandates/", mandate_views.mandates, name="mandates"),
+    path("mandates/<uuid:pk>/revoke/", mandate_views.mandate_revoke, name="mandate-revoke"),
 ]

@@ -254,3 +254,14 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {"sesame": {"level": env.str("LOG_LEVEL", default="INFO")}},
 }
+# The GUN's anticipation (register, replace) and validation, per API key (gun/api/throttling.py).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[union-attr]
+    {
+        "gun_anticipation": env.str("GUN_ANTICIPATION_RATE", default="120/min"),
+        "gun_validation": env.str("GUN_VALIDATION_RATE", default="120/min"),
+    }
+)
+# The mandates' representation kinds get their own name in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})[  # type: ignore[union-attr]
+    "MandateKindEnum"
+] = "gun.models.MandateKind"

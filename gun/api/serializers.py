@@ -15,6 +15,8 @@ from gun.models import (
     DeclarationStatus,
     GunMessage,
     GunRun,
+    Mandate,
+    MandateKind,
     PartnerDocument,
     PartnerDocumentStatus,
 )
@@ -395,3 +397,56 @@ class PartnerDocumentOutput(serializers.Serializer):
 
     def get_used(self, document: PartnerDocument) -> bool:
         return document.used_by_id is not None
+
+
+class PartnerDocumentUseOutput(serializers.Serializer):
+    """A declaration that reserved or imputed a line of the document, as its holder sees it:
+    who declared, the MRN and status, the quantities; nothing else of the declarant."""
+
+    line = serializers.IntegerField()
+    declarant_eori = serializers.CharField()
+    declarant_name = serializers.CharField()
+    mrn = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    reserved = serializers.DecimalField(max_digits=15, decimal_places=3)
+    imputed = serializers.DecimalField(max_digits=15, decimal_places=3)
+
+
+class PartnerDocumentHolderOutput(PartnerDocumentOutput):
+    """The document as its holder (or its partner) sees it: with the declarations using it."""
+
+    declarations = PartnerDocumentUseOutput(many=True)
+
+
+# --- mandates ---------------------------------------------------------------------------------
+
+
+class MandateInput(StrictSerializer):
+    representative_eori = serializers.CharField(max_length=17, validators=[validate_french_eori])
+    kind = serializers.ChoiceField(choices=MandateKind.choices)
+    valid_from = serializers.DateField(required=False, allow_null=True)
+    valid_until = serializers.DateField(required=False, allow_null=True)
+
+
+class MandateFilter(StrictSerializer):
+    role = serializers.ChoiceField(choices=["granted", "received"], required=False)
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+
+
+class MandateOutput(serializers.Serializer):
+    id = serializers.UUIDField()
+    grantor_eori = serializers.CharField(source="grantor.eori")
+    grantor_name = serializers.CharField(source="grantor.name")
+    representative_eori = serializers.CharField()
+    kind = serializers.ChoiceField(choices=MandateKind.choices)
+    valid_from = serializers.DateField()
+    valid_until = serializers.DateField(allow_null=True)
+    in_force = serializers.SerializerMethodField()
+    created_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True)
+
+    def get_in_force(self, mandate: Mandate) -> bool:
+        from gun.selectors import mandate_in_force
+
+        return mandate_in_force(mandate)

@@ -33,4 +33,7 @@ urlpatterns = [
         views.DeclarationRelease.as_view(),
         name="gun-declaration-release",
     ),
+    path("mandates/", views.MandateList.as_view(), name="gun-mandates"),
+    path("mandates/<uuid:pk>/", views.MandateDetail.as_view(), name="gun-mandate"),
+    path("mandates/<uuid:pk>/revoke/", views.MandateRevoke.as_view(), name="gun-mandate-revoke"),
 ]

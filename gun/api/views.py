@@ -6,21 +6,32 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gun import selectors, services
+from gun import queries, selectors, services
 from gun.api.serializers import (
     DeclarationFilter,
     DeclarationInput,
     DeclarationOutput,
+    MandateFilter,
+    MandateInput,
+    MandateOutput,
+    PartnerDocumentHolderOutput,
     PartnerDocumentInput,
     PartnerDocumentOutput,
+    PartnerDocumentUseOutput,
     declaration_body,
 )
+from gun.api.throttling import scoped_throttles
 from gun.models import Declaration
 from gun.services import GunError, GunInvalid
 from sesame.api.errors import Unprocessable
@@ -128,8 +139,12 @@ class PartnerDocumentPublish(APIView):
 
 class PartnerDocumentDetail(APIView):
     @extend_schema(
-        summary="A partner document with its balances per line",
-        responses={200: PartnerDocumentOutput, 404: ERROR},
+        summary="A partner document with its balances per line and the declarations using it",
+        description=(
+            "For the document's partner and for the company holding it: per line, the "
+            "declarations that reserved or imputed it (declarant, MRN, status, quantities)."
+        ),
+        responses={200: PartnerDocumentHolderOutput, 404: ERROR},
     )
     def get(self, request: Request, code: str, reference: str) -> Response:
         document = selectors.partner_document_get(code=code, reference=reference)
@@ -139,16 +154,33 @@ class PartnerDocumentDetail(APIView):
             (key is not None and key.partner and key.partner == document.partner)
             or (company is not None and company.eori == document.holder_eori)
         )
-        if not visible:
+        if document is None or not visible:
             raise Http404
-        return Response(PartnerDocumentOutput(document).data)
+        uses = queries.partner_document_uses(document=document)
+        body = {
+            **PartnerDocumentOutput(document).data,
+            "declarations": PartnerDocumentUseOutput(uses, many=True).data,
+        }
+        return Response(body)
 
 
 # --- declarations -------------------------------------------------------------------------
 
 
-class DeclarationList(APIView):
+class _Throttled(APIView):
+    """A view whose writes (POST, PUT) are rate-limited per key under ``throttle_scope``."""
+
+    throttle_scope = ""
+
+    def get_throttles(self) -> list[Any]:
+        if self.request.method in ("POST", "PUT"):
+            return [throttle() for throttle in scoped_throttles()]
+        return []
+
+
+class DeclarationList(_Throttled):
     permission_classes = [IsCompanyKey]
+    throttle_scope = "gun_anticipation"
 
     @extend_schema(
         summary="The company's declarations",
@@ -178,7 +210,7 @@ class DeclarationList(APIView):
     @extend_schema(
         summary="Register an anticipated declaration (runs the anticipation checks)",
         request=DeclarationInput,
-        responses={201: DeclarationOutput, 400: ERROR},
+        responses={201: DeclarationOutput, 400: ERROR, 403: ERROR, 429: ERROR},
     )
     def post(self, request: Request) -> Response:
         data = _input(DeclarationInput, request)
@@ -190,8 +222,9 @@ class DeclarationList(APIView):
         return _declaration_response(result.declaration, status.HTTP_201_CREATED)
 
 
-class DeclarationDetail(APIView):
+class DeclarationDetail(_Throttled):
     permission_classes = [IsCompanyKey]
+    throttle_scope = "gun_anticipation"
 
     @extend_schema(summary="One declaration", responses={200: DeclarationOutput, 404: ERROR})
     def get(self, request: Request, pk: Any) -> Response:
@@ -200,7 +233,14 @@ class DeclarationDetail(APIView):
     @extend_schema(
         summary="Replace an anticipated declaration (runs the anticipation checks again)",
         request=DeclarationInput,
-        responses={200: DeclarationOutput, 400: ERROR, 404: ERROR, 409: ERROR},
+        responses={
+            200: DeclarationOutput,
+            400: ERROR,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+            429: ERROR,
+        },
     )
     def put(self, request: Request, pk: Any) -> Response:
         declaration = _declaration_or_404(request, pk)
@@ -213,13 +253,21 @@ class DeclarationDetail(APIView):
         return _declaration_response(result.declaration)
 
 
-class DeclarationValidate(APIView):
+class DeclarationValidate(_Throttled):
     permission_classes = [IsCompanyKey]
+    throttle_scope = "gun_validation"
 
     @extend_schema(
         summary="Validate: 200 accepted (with an MRN), 422 rejected with the messages",
         request=None,
-        responses={200: DeclarationOutput, 404: ERROR, 409: ERROR, 422: DeclarationOutput},
+        responses={
+            200: DeclarationOutput,
+            403: ERROR,
+            404: ERROR,
+            409: ERROR,
+            422: DeclarationOutput,
+            429: ERROR,
+        },
     )
     def post(self, request: Request, pk: Any) -> Response:
         company = request_company(request)
@@ -246,6 +294,7 @@ class DeclarationRectify(APIView):
         responses={
             200: DeclarationOutput,
             400: ERROR,
+            403: ERROR,
             404: ERROR,
             409: ERROR,
             422: DeclarationOutput,
@@ -289,3 +338,84 @@ class DeclarationRelease(APIView):
         declaration = _declaration_or_404(request, pk, any_company=True)
         _call(lambda: services.declaration_release(declaration=declaration, by=_actor(request)))
         return _declaration_response(declaration)
+
+
+# --- mandates -----------------------------------------------------------------------------
+
+MANDATE_EXAMPLE = OpenApiExample(
+    "A direct representation mandate",
+    value={
+        "representative_eori": "FR552100554",
+        "kind": "direct",
+        "valid_from": "2026-01-01",
+        "valid_until": "2026-12-31",
+    },
+    request_only=True,
+)
+
+
+def _mandate_or_404(request: Request, pk: Any) -> Any:
+    mandate = selectors.mandate_get(pk=pk, company=request_company(request))
+    if mandate is None:
+        raise Http404
+    return mandate
+
+
+class MandateList(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        summary="Mandates the company granted or received",
+        parameters=[OpenApiParameter("role", str, enum=["granted", "received"])],
+        responses={200: MandateOutput(many=True), 400: ERROR},
+    )
+    def get(self, request: Request) -> Response:
+        filters = MandateFilter(data=request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.mandates_for_company(
+            company=request_company(request), role=filters.validated_data.get("role")
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(queryset, request, view=self)
+        return paginator.get_paginated_response(MandateOutput(page, many=True).data)
+
+    @extend_schema(
+        summary="Grant a customs representation mandate (the key's company is the importer)",
+        request=MandateInput,
+        examples=[MANDATE_EXAMPLE],
+        responses={201: MandateOutput, 400: ERROR},
+    )
+    def post(self, request: Request) -> Response:
+        data = _input(MandateInput, request)
+        mandate = _call(
+            lambda: services.mandate_grant(
+                grantor=request_company(request), data=data, by=_actor(request)
+            )
+        )
+        return Response(MandateOutput(mandate).data, status=status.HTTP_201_CREATED)
+
+
+class MandateDetail(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(summary="One mandate", responses={200: MandateOutput, 404: ERROR})
+    def get(self, request: Request, pk: Any) -> Response:
+        return Response(MandateOutput(_mandate_or_404(request, pk)).data)
+
+
+class MandateRevoke(APIView):
+    permission_classes = [IsCompanyKey]
+
+    @extend_schema(
+        summary="Revoke a mandate (its grantor only); effective at once",
+        request=None,
+        responses={200: MandateOutput, 403: ERROR, 404: ERROR, 409: ERROR},
+    )
+    def post(self, request: Request, pk: Any) -> Response:
+        mandate = _mandate_or_404(request, pk)
+        mandate = _call(
+            lambda: services.mandate_revoke(
+                mandate=mandate, company=request_company(request), by=_actor(request)
+            )
+        )
+        return Response(MandateOutput(mandate).data)

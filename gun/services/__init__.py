@@ -27,6 +27,7 @@ from gun.services.errors import (
     GunInvalid,
     StatusConflict,
 )
+from gun.services.mandates import mandate_grant, mandate_require, mandate_revoke
 from gun.services.partner_documents import partner_document_publish
 
 __all__ = [
@@ -45,6 +46,9 @@ __all__ = [
     "declaration_release",
     "declaration_replace",
     "declaration_validate",
+    "mandate_grant",
+    "mandate_require",
+    "mandate_revoke",
     "partner_document_publish",
     "partner_link_set",
 ]

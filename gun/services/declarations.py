@@ -38,8 +38,10 @@ from gun.models import (
 )
 from gun.selectors import DECLARATION_NAMES, declaration_content
 from gun.services.errors import GunBusy, GunConflict, StatusConflict
+from gun.services.mandates import mandate_require
 from gun.services.runs import (
     GunCheck,
+    HolderScope,
     PartnerLookup,
     check_modes,
     engine_declaration_from_content,
@@ -360,8 +362,10 @@ def declaration_register(*, company: Any, data: Mapping[str, Any], by: Any) -> G
     """Register an anticipated declaration and run the anticipation checks (informative: the
     declaration is registered whatever the messages). One transaction: declaration, items,
     run, and the ``declaration_lodged`` tracking event."""
+    grantors = mandate_require(company=company, importer_eori=data["importer_eori"])
     engine_declaration = engine_declaration_from_data(data)
-    lookup = PartnerLookup.for_declaration(engine_declaration, None)
+    scope = HolderScope(company, grantors or None)
+    lookup = PartnerLookup.for_declaration(engine_declaration, None, scope)
     lookup.prefetch_remote(engine_declaration)
     with transaction.atomic():
         declaration = Declaration(company=company, lodged_by=who(by))
@@ -379,9 +383,16 @@ def declaration_replace(*, declaration: Declaration, data: Mapping[str, Any], by
     """Replace an anticipated declaration's content and run anticipation again.
 
     409 ``status_<status>`` unless anticipated. Nothing is reserved, so no document is locked.
+    403 ``no_mandate`` (before any check) when the company may not declare for the importer.
     """
+    company = declaration.company
+    grantors = mandate_require(company=company, importer_eori=declaration.importer_eori)
+    grantors = mandate_require(
+        company=company, importer_eori=data["importer_eori"], grantors=grantors or None
+    )
     engine_declaration = engine_declaration_from_data(data)
-    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
+    scope = HolderScope(company, grantors or None)
+    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk, scope)
     lookup.prefetch_remote(engine_declaration)
     with transaction.atomic():
         locked = _lock_declaration(declaration.pk)
@@ -432,12 +443,16 @@ def declaration_validate(
     if content is None:
         content = declaration_content(declaration_id=declaration.pk)
     seen_version = declaration.version
+    company = declaration.company
+    # 403 before any check: no mandate in force for this importer (docs/gun.md, "Mandates").
+    grantors = mandate_require(company=company, importer_eori=declaration.importer_eori)
+    scope = HolderScope(company, grantors or None)
     engine_declaration = engine_declaration_from_content(
         importer_eori=declaration.importer_eori,
         special_mentions=declaration.special_mentions,
         content=content,
     )
-    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
+    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk, scope)
     lookup.prefetch_remote(engine_declaration)
     modes = check_modes()
     actor = who(by)
@@ -457,6 +472,9 @@ def declaration_validate(
             # Replaced since it was read: its documents may differ, lock those too. Taken out
             # of id order, these locks may deadlock with another transaction: PostgreSQL then
             # aborts one of the two, which is retried (``_locked``).
+            mandate_require(
+                company=company, importer_eori=current.importer_eori, grantors=scope.grantors
+            )
             content = declaration_content(declaration_id=current.pk)
             engine_declaration = engine_declaration_from_content(
                 importer_eori=current.importer_eori,
@@ -538,10 +556,17 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
     changes but the recorded run. Accepted: the content is replaced and the reservations with
     it, atomically; the declaration's own previous reservation counts as available. After an
     unjustified control, an accepted rectification lifts the release block.
-    409 ``status_<status>`` unless validated.
+    409 ``status_<status>`` unless validated. 403 ``no_mandate`` (before any check) unless the
+    company may declare both for the declaration's importer and for the one in ``data``.
     """
+    company = declaration.company
+    grantors = mandate_require(company=company, importer_eori=declaration.importer_eori)
+    grantors = mandate_require(
+        company=company, importer_eori=data["importer_eori"], grantors=grantors or None
+    )
     engine_declaration = engine_declaration_from_data(data)
-    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk)
+    scope = HolderScope(company, grantors or None)
+    lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk, scope)
     lookup.prefetch_remote(engine_declaration)
     actor = who(by)
 

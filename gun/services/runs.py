@@ -148,6 +148,25 @@ def partner_keys(declaration: engine.Declaration) -> dict[str, list[DocumentKey]
 
 
 @dataclass
+class HolderScope:
+    """Whose partner documents a declaring company may learn about: its own and those of the
+    importers that mandated it (docs/gun.md, "Mandates"). The mandates are read once, and only
+    when a document of another holder turns up."""
+
+    company: Any
+    grantors: frozenset[str] | None = None
+
+    def visible(self, holder_eori: str) -> bool:
+        if holder_eori == self.company.eori:
+            return True
+        if self.grantors is None:
+            from gun.selectors import mandate_grantor_eoris
+
+            self.grantors = mandate_grantor_eoris(company=self.company)
+        return holder_eori in self.grantors
+
+
+@dataclass
 class PartnerLookup:
     """The engine's ``lookup`` through the partners' adapters, remembering what it learned.
 
@@ -157,6 +176,8 @@ class PartnerLookup:
 
     adapters: dict[str, Adapter]
     declaration_id: uuid.UUID | None
+    # Documents of a holder outside the scope are answered as unknown (F001), never shown.
+    scope: HolderScope | None = None
     unknown: set[DocumentKey] = field(default_factory=set)
     unavailable: set[str] = field(default_factory=set)
     # Local partners' rows already read under the caller's locks (see ``use_locked``).
@@ -168,9 +189,12 @@ class PartnerLookup:
 
     @classmethod
     def for_declaration(
-        cls, declaration: engine.Declaration, declaration_id: uuid.UUID | None
+        cls,
+        declaration: engine.Declaration,
+        declaration_id: uuid.UUID | None,
+        scope: HolderScope | None = None,
     ) -> PartnerLookup:
-        return cls(adapters_for(partner_keys(declaration), cached=True), declaration_id)
+        return cls(adapters_for(partner_keys(declaration), cached=True), declaration_id, scope)
 
     @property
     def local_partners(self) -> set[str]:
@@ -228,8 +252,24 @@ class PartnerLookup:
         except PartnerUnavailable:
             self.unavailable.add(partner)
             raise
+        if self.scope is not None:
+            answer = self._in_scope(answer)
         self.unknown.update(key for key in keys if answer.get(key) is None)
         return answer
+
+    def _in_scope(
+        self, answer: Mapping[DocumentKey, PartnerDocument | None]
+    ) -> Mapping[DocumentKey, PartnerDocument | None]:
+        """A document of a holder that has not mandated the declarant is answered as unknown:
+        F001 and nothing else, exactly as for a reference that does not exist."""
+        scope = self.scope
+        assert scope is not None
+        if all(d is None or scope.visible(d.holder_eori) for d in answer.values()):
+            return answer
+        return {
+            key: d if d is not None and scope.visible(d.holder_eori) else None
+            for key, d in answer.items()
+        }
 
 
 @dataclass(frozen=True)
