@@ -1,20 +1,15 @@
 """`Authorization: Api-Key <key>`: a key of a company or of a partner system (API.md)."""
 
 import copy
-import logging
-import threading
-import time
 from dataclasses import dataclass
-from typing import Any
 
 import pghistory
-from django.core.cache import cache
-from django.db import connection
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from sesame.models import APIKey, Company
+from sesame.versioned import VersionedCopies
 
 KEYWORD = "Api-Key"
 
@@ -26,67 +21,30 @@ KEYWORD = "Api-Key"
 # and only when the version could be read (the cache down: every request reads the database).
 KEY_TTL = 2.0
 KEY_VERSION_KEY = "sesame:api-key-version"
-_keys: dict[str, tuple[object, float, APIKey]] = {}  # prefix -> (version, expires, key)
-_keys_guard = threading.Lock()
-logger = logging.getLogger(__name__)
-
-
-_version_reader: list[Any] = []  # [(redis client, key)] once built: one per process
-
-
-def _key_version() -> object | None:
-    """The keys' version from Redis: one GET on a client kept by the process (Django's cache
-    builds a new client per call, about 1 ms of CPU)."""
-    try:
-        if not _version_reader:
-            backend: Any = cache
-            _version_reader.append(
-                (
-                    backend._cache.get_client(write=False),
-                    cache.make_and_validate_key(KEY_VERSION_KEY),
-                )
-            )
-        client, key = _version_reader[0]
-        value = client.get(key)
-        return int(value) if value is not None else 0
-    except Exception:  # the cache down must not stop the API: read the database
-        logger.warning("API key version unreadable; reading the database")
-        return None
+_copies: VersionedCopies[APIKey] = VersionedCopies(version_key=KEY_VERSION_KEY, ttl=KEY_TTL)
+_keys = _copies.store  # prefix -> (version, expires, key)
 
 
 def keys_forget() -> None:
     """Drop this process's cached keys now and make every other process drop theirs."""
-    with _keys_guard:
-        _keys.clear()
-    try:
-        cache.incr(KEY_VERSION_KEY)
-    except ValueError:
-        cache.add(KEY_VERSION_KEY, 1, timeout=None)
-    except Exception:  # the cache down: copies expire within KEY_TTL
-        logger.warning("API key version not bumped; cached keys expire within the TTL")
+    _copies.bump()
+
+
+def _copy(api_key: APIKey) -> APIKey:
+    # A copy per request: a view never mutates another request's objects.
+    copied = copy.copy(api_key)
+    if api_key.company is not None:
+        copied.company = copy.copy(api_key.company)
+    return copied
 
 
 def _api_key(prefix: str) -> APIKey | None:
     """The key with ``prefix`` (company loaded), from this process's copy when still valid."""
-    version = None if connection.in_atomic_block else _key_version()
-    now = time.monotonic()
-    if version is not None:
-        hit = _keys.get(prefix)
-        if hit is not None and hit[0] == version and hit[1] > now:
-            # A copy per request: a view never mutates another request's objects.
-            copied = copy.copy(hit[2])
-            if copied.company is not None:
-                copied.company = copy.copy(copied.company)
-            return copied
-    api_key = APIKey.objects.select_related("company").filter(prefix=prefix).first()
-    if api_key is not None and version is not None:
-        # Read after the version: a revocation committed meanwhile bumps it again.
-        stored = copy.copy(api_key)
-        if api_key.company is not None:
-            stored.company = copy.copy(api_key.company)
-        with _keys_guard:
-            _keys[prefix] = (version, now + KEY_TTL, stored)
-    return api_key
+    return _copies.get(
+        prefix,
+        lambda: APIKey.objects.select_related("company").filter(prefix=prefix).first(),  # type: ignore[arg-type, return-value]
+        copy=_copy,
+    )
 
 
 @dataclass(frozen=True)
