@@ -11,7 +11,7 @@ class AttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["number", "started_at", "finished_at", "outcome", "provider_id", "error"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]
 
     def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False

@@ -31,7 +31,7 @@ class PreferencesForm(forms.Form):
                     params={"value": str(value)[:40]},
                 )
             self.enabled.add((kind, channel))
-        start, end = cleaned.get("quiet_start"), cleaned.get("quiet_end")
+        start, end = cleaned.get("quiet_start"), cleaned.get("quiet_end")  # type: ignore[union-attr]
         if (start is None) != (end is None):
             raise forms.ValidationError(
                 _("Give both the start and the end of the quiet hours, or neither."),

@@ -5,19 +5,24 @@ from typing import Any
 from celery import shared_task
 from celery.signals import celeryd_after_setup
 
+from notifications import conf
+from notifications.services import (
+    DELIVER_TASK,
+    batch_started,
+    deliveries_enqueue,
+    deliveries_recover,
+    deliveries_send_batch,
+)
 from sesame.celery import app
 
 
-@shared_task(name="notifications.deliver", ignore_result=True)
+@shared_task(name=DELIVER_TASK, ignore_result=True)
 def deliver(delivery_ids: list[int], channel: str = "") -> None:
     """Send a batch: the given rows plus other due rows of `channel` up to conf.BATCH_SIZE
     (claimed together; a row another worker holds is skipped). A full claim enqueues the next
     task of its channel before sending (more rows may be due: another process takes them while
     this one sends); rows with a transient error come back in one
     task per channel once the longest of their back-offs has passed."""
-    from notifications import conf
-    from notifications.services import batch_started, deliveries_enqueue, deliveries_send_batch
-
     ids = [int(pk) for pk in delivery_ids]
     fill = max(conf.BATCH_SIZE - len(ids), 0) if channel else 0
     if channel:
@@ -43,8 +48,6 @@ def deliver(delivery_ids: list[int], channel: str = "") -> None:
 @shared_task(name="notifications.sweep", ignore_result=True)
 def sweep() -> int:
     """Re-enqueue pending rows that are due and sending rows whose lease has run out."""
-    from notifications.services import deliveries_recover
-
     return len(deliveries_recover())
 
 

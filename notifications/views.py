@@ -70,7 +70,7 @@ def _preferences_page(
     profile = prefs.profile_for_user(user=request.user)
     matrix = prefs.preferences_for_user(user=request.user)
     pending = (
-        request.user.phone_verifications.filter(confirmed_at__isnull=True)
+        request.user.phone_verifications.filter(confirmed_at__isnull=True)  # type: ignore[union-attr]
         .order_by("-created_at")
         .first()
     )

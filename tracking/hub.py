@@ -142,7 +142,7 @@ class Client:
 
     def _write(self, message: dict[str, Any]) -> None:
         try:
-            writer = _start(self.send(message))
+            writer = _start(self.send(message))  # type: ignore[arg-type]
         except Exception:  # a broken connection ends this stream only
             self.end(CLOSED)
             return
