@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from gun.engine import PROFILES
+from gun.engine import NEVER_PASSIVE, PROFILES
 from gun.models import (
     CheckMode,
     CheckModeChoice,
@@ -26,7 +26,6 @@ from gun.models import (
     PartnerLink,
 )
 from gun.services import check_mode_set
-from gun.services.controls import NEVER_PASSIVE
 
 
 def _profile_choices() -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""The ledger (GUN_RULES §5): reservations, their release, their imputation, and the balances.
+"""The ledger (GUN_RULES §5): what a declaration reserves, the release and the imputation of
+its reservations, and the balances they move.
 
 Every function here runs inside the caller's transaction, after the caller has locked the
 declaration row and, through ``documents_lock``, the partner documents and lines it touches
@@ -7,26 +8,28 @@ declaration row and, through ``documents_lock``, the partner documents and lines
 A reservation is an open ``reserve`` entry; a ``release`` or ``impute`` entry closes exactly
 one of them (``closes`` is one-to-one: the database refuses a second closing). The balances
 (``PartnerDocumentLine.reserved/imputed``, ``PartnerDocument.used_by``) and the ``Reservation``
-rows are moved in the same transaction, with a constant number of queries whatever the number
-of items and documents; the database's CHECK constraints are the last line of defence.
+rows are moved in the same transaction with plain ORM statements, a constant number of them
+whatever the number of items and documents; the database's CHECK constraints are the last line
+of defence. A validation's writes are planned here (``reservation_writes``) and sent by the
+validation's store (``gun.sql``).
 """
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from uuid import UUID
+from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Model
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from gun.engine import Declaration as EngineDeclaration
 from gun.engine import DocumentKey, profile_for
+from gun.engine import PartnerDocument as EnginePartnerDocument
+from gun.errors import GunConflict
 from gun.models import (
     Declaration,
     LedgerEntry,
@@ -37,130 +40,10 @@ from gun.models import (
     PropagationState,
     Reservation,
 )
-from sesame.prepared import Prepared, db_type, insert_statement, named
 
 ZERO = Decimal(0)
-
-
-class Batch:
-    """Statements sent to PostgreSQL in one round trip, in the caller's transaction.
-
-    The simple query protocol runs them in order; the first error aborts the transaction (the
-    caller's ``atomic`` rolls it back). ``check`` adds an SQL expression to the closing
-    ``SELECT`` (evaluated after every statement), and ``run`` returns their values, so a
-    rowcount or a condition the writes must meet is still known without another round trip."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-        self.params: list[object] = []
-        self.checks: list[str] = []
-        self.check_params: list[object] = []
-        # Called with the closing SELECT's row once sent (conditions the writes must meet).
-        self.after: list[Callable[[tuple], None]] = []
-
-    def add(self, sql: str, params: Sequence[object] = ()) -> None:
-        self.statements.append(sql)
-        self.params.extend(params)
-
-    def check(self, sql: str, params: Sequence[object] = ()) -> int:
-        """Add ``sql`` to the closing SELECT; returns its index in ``run``'s answer."""
-        self.checks.append(sql)
-        self.check_params.extend(params)
-        return len(self.checks) - 1
-
-    def run(self) -> tuple:
-        """Send everything; the closing SELECT's row (``()`` when there is no check)."""
-        if not self.statements and not self.checks:
-            return ()
-        sql = list(self.statements)
-        if self.checks:
-            sql.append("SELECT " + ", ".join(self.checks))
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute("; ".join(sql), [*self.params, *self.check_params])
-            row = tuple(cursor.fetchone()) if self.checks else ()
-        after = self.after
-        self.statements, self.params, self.checks, self.check_params = [], [], [], []
-        self.after = []
-        for callback in after:
-            callback(row)
-        return row
-
-
-def insert_sql(
-    model: type[Model], objs: Sequence[Model], *, with_pk: bool = False, returning: bool = False
-) -> tuple[str, list[object]]:
-    """A prepared ``INSERT`` of ``objs`` (``sesame.prepared.insert_statement``: one array per
-    column, one shape for any number of rows): ``auto_now_add`` filled, values prepared by
-    their fields, database triggers fire; what ``bulk_create`` sends, without compiling a query
-    nor planning it. ``with_pk``: the primary keys are set already (taken from the sequence)."""
-    db = connections[DEFAULT_DB_ALIAS]
-    statement, fields = insert_statement(model, with_pk=with_pk, returning=returning)
-    columns: list[list[object]] = [[] for _ in fields]
-    for obj in objs:
-        for column, field in zip(columns, fields, strict=True):
-            value = field.pre_save(obj, True)
-            # PostgreSQL takes these as they are (what get_db_prep_save returns for them).
-            if value is not None and not (
-                type(value) in _PLAIN or (type(value) is datetime and value.tzinfo is not None)
-            ):
-                value = field.get_db_prep_save(value, connection=db)
-            column.append(value)
-    return statement.ensure(), list(columns)
-
-
-def insert_values_sql(
-    model: type[Model], rows: Sequence[Mapping[str, object]], now: datetime
-) -> tuple[str, list[object]]:
-    """``insert_sql`` from rows given as database values by attname (foreign keys as ids):
-    a field a row leaves out takes its default, ``auto_now``/``auto_now_add`` take ``now``."""
-    statement, fields = insert_statement(model)
-    columns: list[list[object]] = []
-    for field in fields:
-        name = field.attname
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            columns.append([now] * len(rows))
-        elif field.has_default() and callable(field.default):
-            columns.append([row[name] if name in row else field.get_default() for row in rows])
-        else:
-            default = field.get_default()
-            columns.append([row.get(name, default) for row in rows])
-    return statement.ensure(), columns
-
-
-def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
-    """Insert ``objs`` in one prepared statement and set their pks."""
-    if not objs:
-        return
-    db = connections[DEFAULT_DB_ALIAS]
-    sql, params = insert_sql(model, objs, returning=True)
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        ids = [pk for (pk,) in cursor.fetchall()]
-    for obj, pk in zip(objs, ids, strict=True):
-        obj.pk = pk
-        mark_saved(obj)
-
-
-def mark_saved(obj: Model) -> None:
-    obj._state.adding = False
-    obj._state.db = DEFAULT_DB_ALIAS
-
-
-_PLAIN = frozenset({str, int, bool, Decimal, UUID})
-
-_sequences: dict[type[Model], str] = {}
-
-
-def next_id_sql(model: type[Model]) -> str:
-    """An SQL expression taking the next primary key of ``model`` from its sequence, so rows
-    that refer to a row not written yet can be sent in the same batch as it."""
-    sequence = _sequences.get(model)
-    if sequence is None:
-        with connection.cursor() as c:
-            c.execute("SELECT pg_get_serial_sequence(%s, 'id')", [model._meta.db_table])
-            (sequence,) = c.fetchone()
-        _sequences[model] = sequence
-    return f"nextval('{sequence}')"
+USED_RESERVED = "reserved"  # PartnerDocument.used_state of a single-use document reserved
+USED_IMPUTED = "imputed"
 
 
 @dataclass(frozen=True)
@@ -187,95 +70,46 @@ class LockedDocuments:
     lines: dict[int, list[PartnerDocumentLine]]  # by document id, in line order
 
 
-def documents_lock(keys: Iterable[DocumentKey], *, lock: bool = True) -> LockedDocuments:
-    """Lock the partner documents named by ``keys`` then their lines, each in pk order.
+@dataclass
+class ReservationWrites:
+    """What an accepted validation reserves, as rows: the ledger entries, the reserved
+    quantity added per line, the single-use documents taken whole, the ``Reservation`` rows."""
 
-    One prepared statement: the documents (locked first, in id order) then their lines (in id
-    order), as the two halves of a ``UNION ALL``. ``lock=False`` reads without locking (only
-    for the test that shows the race)."""
-    keys = sorted(set(keys))
+    entries: list[dict[str, Any]]  # LedgerEntry rows by attname
+    line_deltas: dict[int, Decimal]  # line id -> reserved added
+    single_use: list[int]  # ids of the single-use documents taken
+    reservations: list[dict[str, Any]]  # Reservation rows by attname
+    now: datetime
+
+    def remote_entries(self, remote_partners: set[str]) -> list[LedgerEntry]:
+        """The entries propagation must deliver (remote partners), as unsaved instances."""
+        return [
+            LedgerEntry(**row, at=self.now)
+            for row in self.entries
+            if row["partner"] in remote_partners
+        ]
+
+
+def documents_lock(keys: Iterable[DocumentKey]) -> LockedDocuments:
+    """Lock the partner documents named by ``keys`` then their lines, each in primary-key
+    order (the order every transaction moving quantities takes them in): two queries."""
+    keys = set(keys)
     if not keys:
         return LockedDocuments({}, {})
-    with connection.cursor() as cursor:
-        cursor.execute(_lock_statement(lock).ensure(), key_arrays(keys))
-        return locked_from_rows(cursor.fetchall())
-
-
-def key_arrays(keys: Iterable[DocumentKey]) -> list[list[str]]:
-    """The two array parameters of ``documents_lock_sql``: codes, then references."""
-    keys = sorted(set(keys))
-    return [[k[0] for k in keys], [k[1] for k in keys]]
-
-
-def locked_from_rows(rows: Iterable[Sequence[object]], offset: int = 0) -> LockedDocuments:
-    """``LockedDocuments`` from the rows of ``documents_lock_sql`` (its columns from
-    ``offset``; rows of a caller's own first branch are skipped)."""
-    document_names, line_names = _LOCK_NAMES
-    width = len(document_names)
-    documents: dict[DocumentKey, PartnerDocument] = {}
+    condition = Q()
+    for code, reference in sorted(keys):
+        condition |= Q(code=code, reference=reference)
+    documents = list(PartnerDocument.objects.select_for_update().filter(condition).order_by("pk"))
     lines: dict[int, list[PartnerDocumentLine]] = defaultdict(list)
-    from_db_document, from_db_line = PartnerDocument.from_db, PartnerDocumentLine.from_db
-    for row in rows:
-        if row[offset] is not None:
-            values = row[offset : offset + width]
-            document = from_db_document(DEFAULT_DB_ALIAS, document_names, values)
-            documents[(document.code, document.reference)] = document
-        elif row[offset + width] is not None:
-            line = from_db_line(DEFAULT_DB_ALIAS, line_names, row[offset + width :])
-            lines[line.document_id].append(line)
+    for line in (
+        PartnerDocumentLine.objects.select_for_update()
+        .filter(document__in=[d.pk for d in documents])
+        .order_by("pk")
+    ):
+        lines[line.document_id].append(line)
     for document_lines in lines.values():
         document_lines.sort(key=lambda line: line.line)
-    return LockedDocuments(documents, dict(lines))
-
-
-_LOCK_NAMES = (
-    [f.attname for f in PartnerDocument._meta.concrete_fields],
-    [f.attname for f in PartnerDocumentLine._meta.concrete_fields],
-)
-
-
-def documents_lock_sql(
-    *, codes: str, references: str, lock: bool = True, lead: str = ""
-) -> tuple[str, str]:
-    """The SQL of ``documents_lock`` as parts of a larger statement: the ``docs`` CTE and the
-    ``UNION ALL`` branches that lock the documents then their lines and return them (document
-    columns, then line columns, each branch's row led by ``lead``: the caller's own columns
-    as typed NULLs). ``codes`` and ``references`` name the two text array parameters."""
-    documents = PartnerDocument._meta
-    lines = PartnerDocumentLine._meta
-    d_cols = [f.column for f in documents.concrete_fields]
-    l_cols = [f.column for f in lines.concrete_fields]
-    null_d = ", ".join(f"NULL::{db_type(f)}" for f in documents.concrete_fields)
-    null_l = ", ".join(f"NULL::{db_type(f)}" for f in lines.concrete_fields)
-    for_update = " FOR UPDATE" if lock else ""
-    # Each key is looked up through the unique (code, reference) index and the lines through
-    # their document's, whatever the tables' size (a generic plan knows no array length).
-    # Branches of a UNION ALL run in order: documents, then lines, are locked in id order, the
-    # order every transaction that moves quantities takes them in.
-    cte = (
-        f"docs AS MATERIALIZED (SELECT {', '.join(d_cols)} FROM {documents.db_table} "  # noqa: S608
-        f"WHERE id = ANY(ARRAY(SELECT (SELECT q.id FROM {documents.db_table} q "
-        "WHERE q.code = k.code AND q.reference = k.reference) "
-        f"FROM unnest({codes}::text[], {references}::text[]) AS k(code, reference))) "
-        f"ORDER BY id{for_update})"
-    )
-    branches = (
-        f"SELECT {lead}{', '.join(f'docs.{c}' for c in d_cols)}, {null_l} FROM docs "  # noqa: S608
-        f"UNION ALL SELECT {lead}{null_d}, {', '.join(f'l.{c}' for c in l_cols)} FROM "
-        f"(SELECT {', '.join(l_cols)} FROM {lines.db_table} "
-        f"WHERE document_id = ANY(ARRAY(SELECT id FROM docs)) ORDER BY id{for_update}) l"
-    )
-    return cte, branches
-
-
-@functools.cache
-def _lock_statement(lock: bool) -> Prepared:
-    cte, branches = documents_lock_sql(codes="$1", references="$2", lock=lock)
-    return named(
-        "gun_documents_lock" if lock else "gun_documents_read",
-        f"WITH {cte} {branches}",
-        ["text[]", "text[]"],
-    )
+    return LockedDocuments({(d.code, d.reference): d for d in documents}, dict(lines))
 
 
 def declaration_keys(declaration: EngineDeclaration) -> set[DocumentKey]:
@@ -306,6 +140,7 @@ def plan_reservations(
     unknown: set[DocumentKey],
     unavailable_partners: set[str],
     own: Mapping[int, Decimal],
+    remote_documents: Mapping[DocumentKey, EnginePartnerDocument] | None = None,
 ) -> list[Movement]:
     """What an accepted run reserves (GUN_RULES §5): single-use documents whole, once per
     declaration; reusable ones for each sheet's quantity, on the sheet's line first then the
@@ -313,7 +148,10 @@ def plan_reservations(
     documents of an unreachable partner (forced T001) reserve the sheet's quantity, held.
 
     ``own``: this declaration's current reservation per line id, available to it again.
+    ``remote_documents``: what remote partners answered, for the whole quantity of their
+    single-use documents.
     """
+    remote_documents = remote_documents or {}
     movements: list[Movement] = []
     taken: set[DocumentKey] = set()
     used: dict[int, Decimal] = defaultdict(Decimal)  # line id -> planned in this run
@@ -326,7 +164,7 @@ def plan_reservations(
             sheet = document.imputation
             quantity = sheet.quantity if sheet is not None and sheet.quantity else ZERO
             line_number = sheet.line_number if sheet is not None else None
-            base = {
+            base: dict[str, Any] = {
                 "item_number": item.item_number,
                 "partner": profile.partner,
                 "document_code": document.code,
@@ -352,6 +190,12 @@ def plan_reservations(
                 if profile.single_use and key in taken:
                     continue
                 taken.add(key)
+                if profile.single_use:
+                    # GUN_RULES §5: taken whole; the partner's answer says how much that is.
+                    remote = remote_documents.get(key)
+                    quantity = (
+                        sum((line.quantity for line in remote.lines), ZERO) if remote else ZERO
+                    )
                 movements.append(
                     Movement(
                         **base,
@@ -405,35 +249,108 @@ def plan_reservations(
     return movements
 
 
-def _apply_line_deltas(
-    deltas: Mapping[int, tuple[Decimal, Decimal]], batch: Batch | None = None
-) -> None:
-    """Move ``reserved`` and ``imputed`` of many lines in one UPDATE (the CHECKs apply), now
-    or as part of ``batch``."""
-    rows = [(pk, r, i) for pk, (r, i) in sorted(deltas.items()) if r or i]
-    if not rows:
-        return
-    sql = _LINE_DELTAS.ensure()
-    params = [[row[0] for row in rows], [row[1] for row in rows], [row[2] for row in rows]]
-    if batch is not None:
-        batch.add(sql, params)
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+def _entry_state(partner: str, remote: set[str], now: datetime) -> dict[str, Any]:
+    """Local partners are the portal itself: the movement is delivered as it is written."""
+    if partner in remote:
+        return {"state": PropagationState.PENDING.value, "sent_at": None}
+    return {"state": PropagationState.SENT.value, "sent_at": now}
 
 
-_LINE_DELTAS = named(
-    "gun_line_deltas",
-    "UPDATE gun_partnerdocumentline AS l SET reserved = l.reserved + v.r, "
-    "imputed = l.imputed + v.i FROM unnest($1, $2, $3) AS v(id, r, i) WHERE l.id = v.id",
-    ["bigint[]", "numeric[]", "numeric[]"],
-)
-_TAKE_SINGLE_USE = named(
-    "gun_take_single_use",
-    "UPDATE gun_partnerdocument SET used_by_id = $1, used_state = 'reserved' "
-    "WHERE id = ANY($2) AND (used_by_id IS NULL OR used_by_id = $1)",
-    ["uuid", "bigint[]"],
-)
+def _entry_rows(
+    declaration: Declaration,
+    movements: list[Movement],
+    *,
+    who: str,
+    operation: str,
+    remote_partners: set[str],
+    now: datetime,
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "declaration_id": declaration.pk,
+            "item_number": m.item_number,
+            "document_id": m.document_id,
+            "document_code": m.document_code,
+            "reference": m.reference,
+            "line_id": m.line_id,
+            "line_number": m.line_number,
+            "partner": m.partner,
+            "quantity": m.quantity,
+            "phase": LedgerPhase.RESERVE.value,
+            "idempotency_key": f"{declaration.pk}:{operation}:reserve:{n}",
+            "who": who,
+            "held": m.held,
+            **_entry_state(m.partner, remote_partners, now),
+        }
+        for n, m in enumerate(movements, start=1)
+    ]
+
+
+def _reserved_per_line(movements: Iterable[Movement]) -> dict[int, Decimal]:
+    deltas: dict[int, Decimal] = defaultdict(Decimal)
+    for m in movements:
+        if m.line_id is not None:
+            deltas[m.line_id] += m.quantity
+    return dict(deltas)
+
+
+def reservation_writes(
+    *,
+    declaration: Declaration,
+    movements: list[Movement],
+    who: str,
+    operation: str,
+    remote_partners: set[str],
+) -> ReservationWrites:
+    """The rows a first reservation writes (a validation: only a validated declaration holds
+    reservations, so its ``Reservation`` rows are the movements' totals per line)."""
+    now = timezone.now()
+    deltas = _reserved_per_line(movements)
+    return ReservationWrites(
+        entries=_entry_rows(
+            declaration,
+            movements,
+            who=who,
+            operation=operation,
+            remote_partners=remote_partners,
+            now=now,
+        ),
+        line_deltas=deltas,
+        single_use=sorted({m.document_id for m in movements if m.single_use and m.document_id}),
+        reservations=[
+            {"declaration_id": declaration.pk, "line_id": line_id, "quantity": reserved}
+            for line_id, reserved in sorted(deltas.items())
+            if reserved > 0
+        ],
+        now=now,
+    )
+
+
+def move_lines(deltas: Mapping[int, tuple[Decimal, Decimal]]) -> None:
+    """Move ``reserved`` and ``imputed`` of many lines in one UPDATE (the CHECKs apply)."""
+    lines = []
+    for pk, (reserved, imputed) in sorted(deltas.items()):
+        if reserved or imputed:
+            line = PartnerDocumentLine(pk=pk)
+            line.reserved = F("reserved") + reserved  # type: ignore[assignment]
+            line.imputed = F("imputed") + imputed  # type: ignore[assignment]
+            lines.append(line)
+    if lines:
+        PartnerDocumentLine.objects.bulk_update(lines, ["reserved", "imputed"])
+
+
+def take_single_use(declaration: Declaration, document_ids: list[int]) -> None:
+    """Hold single-use documents for ``declaration`` (reserved); ``GunConflict``
+    ``document_taken`` when another declaration holds one."""
+    if not document_ids:
+        return
+    taken = (
+        PartnerDocument.objects.filter(pk__in=document_ids)
+        .filter(Q(used_by__isnull=True) | Q(used_by=declaration))
+        .update(used_by=declaration, used_state=USED_RESERVED)
+    )
+    if taken != len(document_ids):
+        raise GunConflict("document_taken", "A single-use document is held by another.")
 
 
 def _sync_reservations(declaration: Declaration) -> None:
@@ -454,13 +371,6 @@ def _sync_reservations(declaration: Declaration) -> None:
     )
 
 
-def _entry_state(partner: str, remote: set[str], now: datetime | None = None) -> dict:
-    """Local partners are the portal itself: the movement is delivered as it is written."""
-    if partner in remote:
-        return {"state": PropagationState.PENDING.value, "sent_at": None}
-    return {"state": PropagationState.SENT.value, "sent_at": now or timezone.now()}
-
-
 def ledger_reserve(
     *,
     declaration: Declaration,
@@ -468,87 +378,26 @@ def ledger_reserve(
     who: str,
     operation: str,
     remote_partners: set[str],
-    first: bool = False,
-    batch: Batch | None = None,
 ) -> list[LedgerEntry]:
-    """Write one reserve entry per movement and move the balances (GUN_RULES §5).
-
-    ``first``: the declaration holds nothing yet (a validation: only a validated declaration
-    ever holds reservations), so its ``Reservation`` rows are inserted from the movements
-    instead of being rebuilt from the ledger; a row already there is refused by the database
-    (unique per declaration and line).
-
-    ``batch`` (with ``first``): the writes join the caller's batch, sent with its other
-    statements in one round trip, and only the entries of remote partners are returned (what
-    propagation needs; without primary key). Without it they are sent now, in one round trip
-    too. Either way a single-use document held by another declaration raises
-    ``GunConflict("document_taken")`` and rolls the transaction back."""
+    """Write one reserve entry per movement and move the balances (GUN_RULES §5); the
+    declaration's ``Reservation`` rows are rebuilt from its open entries. A single-use
+    document held by another declaration raises ``GunConflict("document_taken")``."""
     now = timezone.now()
-    rows = [
-        {
-            "declaration_id": declaration.pk,
-            "item_number": m.item_number,
-            "document_id": m.document_id,
-            "document_code": m.document_code,
-            "reference": m.reference,
-            "line_id": m.line_id,
-            "line_number": m.line_number,
-            "partner": m.partner,
-            "quantity": m.quantity,
-            "phase": LedgerPhase.RESERVE.value,
-            "idempotency_key": f"{declaration.pk}:{operation}:reserve:{n}",
-            "who": who,
-            "held": m.held,
-            **_entry_state(m.partner, remote_partners, now),
-        }
-        for n, m in enumerate(movements, start=1)
-    ]
-    if first and batch is not None:
-        # Rows as values: no model instance for what only the database needs.
-        if rows:
-            batch.add(*insert_values_sql(LedgerEntry, rows, now))
-        entries = [LedgerEntry(**row, at=now) for row in rows if row["partner"] in remote_partners]
-    else:
-        entries = [LedgerEntry(**row, at=now) for row in rows]
-        insert_rows(LedgerEntry, entries)
-    own = batch is None
-    batch = Batch() if batch is None else batch
-    deltas: dict[int, tuple[Decimal, Decimal]] = {}
-    for m in movements:
-        if m.line_id is not None:
-            r, i = deltas.get(m.line_id, (ZERO, ZERO))
-            deltas[m.line_id] = (r + m.quantity, i)
-    _apply_line_deltas(deltas, batch)
-    single_use = sorted({m.document_id for m in movements if m.single_use and m.document_id})
-    taken = None
-    if single_use:
-        batch.add(_TAKE_SINGLE_USE.ensure(), [declaration.pk, single_use])
-        taken = batch.check(
-            "(SELECT count(*) FROM gun_partnerdocument WHERE id = ANY(%s) AND used_by_id = %s)",
-            [single_use, declaration.pk],
-        )
-    if first:
-        reservations = [
-            {"declaration_id": declaration.pk, "line_id": line_id, "quantity": reserved}
-            for line_id, (reserved, _imputed) in sorted(deltas.items())
-            if reserved > 0
-        ]
-        if reservations:
-            batch.add(*insert_values_sql(Reservation, reservations, now))
-    if taken is not None:
-        batch.after.append(lambda answer: document_taken_check(answer[taken], len(single_use)))
-    if own:
-        batch.run()
-    if not first:
-        _sync_reservations(declaration)
+    rows = _entry_rows(
+        declaration,
+        movements,
+        who=who,
+        operation=operation,
+        remote_partners=remote_partners,
+        now=now,
+    )
+    entries = LedgerEntry.objects.bulk_create([LedgerEntry(**row) for row in rows])
+    move_lines({pk: (r, ZERO) for pk, r in _reserved_per_line(movements).items()})
+    take_single_use(
+        declaration, sorted({m.document_id for m in movements if m.single_use and m.document_id})
+    )
+    _sync_reservations(declaration)
     return entries
-
-
-def document_taken_check(taken: int, wanted: int) -> None:
-    if taken != wanted:
-        from gun.services.errors import GunConflict
-
-        raise GunConflict("document_taken", "A single-use document is held by another.")
 
 
 def ledger_close(
@@ -566,6 +415,7 @@ def ledger_close(
         raise ValueError(f"cannot close a reservation with phase {phase!r}")
     if not reservations:
         return []
+    now = timezone.now()
     entries = [
         LedgerEntry(
             declaration=declaration,
@@ -582,7 +432,7 @@ def ledger_close(
             idempotency_key=f"{declaration.pk}:{operation}:{phase}:{r.pk}",
             who=who,
             held=r.held and r.state != PropagationState.SENT,
-            **_entry_state(r.partner, remote_partners),
+            **_entry_state(r.partner, remote_partners, now),
         )
         for r in reservations
     ]
@@ -593,7 +443,7 @@ def ledger_close(
             reserved, imputed = deltas.get(r.line_id, (ZERO, ZERO))
             moved = r.quantity if phase == LedgerPhase.IMPUTE else ZERO
             deltas[r.line_id] = (reserved - r.quantity, imputed + moved)
-    _apply_line_deltas(deltas)
+    move_lines(deltas)
     documents = sorted({r.document_id for r in reservations if r.document_id})
     if documents:
         single = PartnerDocument.objects.filter(
@@ -602,7 +452,7 @@ def ledger_close(
         if phase == LedgerPhase.RELEASE:
             single.update(used_by=None, used_state="")
         else:
-            single.update(used_state="imputed")
+            single.update(used_state=USED_IMPUTED)
             _mark_exhausted(documents)
     _sync_reservations(declaration)
     return entries
@@ -610,15 +460,12 @@ def ledger_close(
 
 def _mark_exhausted(document_ids: list[int]) -> None:
     """GUN_RULES §5: a reusable document fully imputed becomes EPU."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """UPDATE gun_partnerdocument AS d SET status = %s, version = d.version + 1
-               WHERE d.id = ANY(%s) AND NOT d.single_use AND d.status = %s
-               AND EXISTS (SELECT 1 FROM gun_partnerdocumentline l WHERE l.document_id = d.id)
-               AND NOT EXISTS (SELECT 1 FROM gun_partnerdocumentline l
-                               WHERE l.document_id = d.id AND l.imputed < l.quantity)""",
-            [PartnerDocumentStatus.EXHAUSTED, document_ids, PartnerDocumentStatus.VALID],
-        )
+    lines = PartnerDocumentLine.objects.filter(document=OuterRef("pk"))
+    PartnerDocument.objects.filter(
+        pk__in=document_ids, single_use=False, status=PartnerDocumentStatus.VALID
+    ).filter(Exists(lines)).exclude(Exists(lines.filter(imputed__lt=F("quantity")))).update(
+        status=PartnerDocumentStatus.EXHAUSTED, version=F("version") + 1
+    )
 
 
 def own_reservations(*, declaration: Declaration) -> dict[int, Decimal]:

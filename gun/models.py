@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import pghistory
 from django.conf import settings
@@ -18,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sesame.audit import audited
 
-QUANTITY = {"max_digits": 15, "decimal_places": 3}
+QUANTITY: dict[str, Any] = {"max_digits": 15, "decimal_places": 3}
 
 
 # --- declarations ---------------------------------------------------------------------------

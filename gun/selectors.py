@@ -1,37 +1,53 @@
-"""Reads of GUN data, shared by the API, the pages and the tasks."""
+"""Reads of GUN data, by concept: declarations, partner documents, controls, partner links,
+mandates, and the per-process copies of the configuration. The API, the pages, the tasks and
+the other apps all read through these functions; each list costs a fixed number of queries,
+whatever its length.
+"""
 
 from __future__ import annotations
 
 import datetime
-import functools
-import logging
-import threading
-import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, connection, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils import timezone
+from django.utils.translation import get_language
 
+from gun import sql
+from gun.engine import RULES
+from gun.fields import CONTENT_DOCUMENT_COLUMNS, CONTENT_ITEM_COLUMNS
 from gun.models import (
+    AdapterKind,
     CheckMode,
     Control,
+    ControlStatus,
     Declaration,
     DeclarationItem,
+    DeclarationStatus,
     GunMessage,
+    GunPartner,
     GunRun,
     ItemDocument,
     LedgerEntry,
+    LedgerPhase,
     Mandate,
     PartnerDocument,
+    PartnerDocumentLine,
     PartnerLink,
     PropagationState,
+    Reservation,
 )
 from sesame.models import Company
-from sesame.prepared import Prepared, named
+from sesame.versioned import VersionedCopies
+
+# =============================================================================================
+# Declarations
+# =============================================================================================
 
 
 def _with_details(queryset: QuerySet[Declaration]) -> QuerySet[Declaration]:
@@ -48,8 +64,11 @@ def declarations_for_company(
     status: str | None = None,
     mrn: str | None = None,
     control_required: bool | None = None,
+    search: str = "",
 ) -> QuerySet[Declaration]:
-    """The company's declarations, newest first, with optional filters."""
+    """The company's declarations, newest first, as summaries: the header, the post and the
+    last GUN run with its messages, never the items (a page of large declarations stays small).
+    ``search``: part of the MRN or of the client reference."""
     queryset = Declaration.objects.filter(company=company)
     if status:
         queryset = queryset.filter(status=status)
@@ -57,7 +76,15 @@ def declarations_for_company(
         queryset = queryset.filter(mrn=mrn)
     if control_required is not None:
         queryset = queryset.filter(control_required=control_required)
-    return _with_details(queryset.order_by("-created_at", "-pk"))
+    if search:
+        queryset = queryset.filter(Q(mrn__icontains=search) | Q(client_reference__icontains=search))
+    return (
+        queryset.select_related("post", "last_run")
+        .prefetch_related(
+            Prefetch("last_run__messages", queryset=GunMessage.objects.order_by("order"))
+        )
+        .order_by("-created_at", "-pk")
+    )
 
 
 def declaration_get(*, pk: Any, company: Any = None) -> Declaration | None:
@@ -68,116 +95,233 @@ def declaration_get(*, pk: Any, company: Any = None) -> Declaration | None:
     return _with_details(queryset).first()
 
 
-ITEM_FIELDS = ("id", "item_number", "commodity_code", "origin_country", "net_mass_kg")
-DOCUMENT_FIELDS = (
-    "code",
-    "reference",
-    "date",
-    "has_imputation",
-    "imputation_line_number",
-    "imputation_product_reference",
-    "imputation_trade_name",
-    "imputation_quantity",
-    "imputation_unit",
-    "imputation_provisional_weight",
-    "imputation_weight_unit",
-    "imputation_amount",
-    "imputation_currency",
-    "imputation_net_mass_kg",
-)
-
-
 def declaration_content(*, declaration_id: Any) -> list[dict[str, Any]]:
     """The declaration's items, each with ``documents`` (box 44 with the imputation sheet), as
-    plain dicts in item then document order: one query (items LEFT JOIN documents)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CONTENT_SQL, [declaration_id])
-        return _content(cursor.fetchall())
+    plain dicts keyed by column (``gun.fields``) in item then document order: one query."""
+    return _content(
+        sql.read_content_rows(declaration_id, CONTENT_ITEM_COLUMNS, CONTENT_DOCUMENT_COLUMNS)
+    )
 
 
 def _content(rows: list[tuple]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
-    width = len(ITEM_FIELDS)
+    width = len(CONTENT_ITEM_COLUMNS)
     for row in rows:
         if not items or items[-1]["id"] != row[0]:
-            items.append({**dict(zip(ITEM_FIELDS, row[:width], strict=True)), "documents": []})
+            item = dict(zip(CONTENT_ITEM_COLUMNS, row[:width], strict=True))
+            items.append({**item, "documents": []})
         if row[width] is not None:
-            items[-1]["documents"].append(dict(zip(DOCUMENT_FIELDS, row[width + 1 :], strict=True)))
+            document = dict(zip(CONTENT_DOCUMENT_COLUMNS, row[width + 1 :], strict=True))
+            items[-1]["documents"].append(document)
     return items
-
-
-_CONTENT_COLUMNS = ", ".join(
-    [f"i.{DeclarationItem._meta.get_field(f).column}" for f in ITEM_FIELDS]
-    + ["d.id"]
-    + [f"d.{ItemDocument._meta.get_field(f).column}" for f in DOCUMENT_FIELDS]
-)
-_CONTENT_ORDER = "ORDER BY i.item_number, i.id, d.position, d.id"
-_CONTENT_SQL = (
-    f"SELECT {_CONTENT_COLUMNS} FROM {DeclarationItem._meta.db_table} i "  # noqa: S608
-    f"LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id "
-    f"WHERE i.declaration_id = %s {_CONTENT_ORDER}"
-)
 
 
 def declaration_with_content(
     *, pk: Any, company: Any
 ) -> tuple[Declaration | None, list[dict[str, Any]]]:
     """The declaration row, None when absent or of another company, and its content as
-    ``declaration_content``, in one prepared statement (the row LEFT JOIN items LEFT JOIN
-    documents): what a validation reads before taking any lock. ``company`` (an instance) is
-    attached without a query."""
-    company_id = getattr(company, "pk", company)
-    with connection.cursor() as cursor:
-        cursor.execute(_with_content_statement().ensure(), [pk, company_id])
-        rows = cursor.fetchall()
-    if not rows:
+    ``declaration_content``, in one prepared statement (``gun.sql.read_with_content``): what a
+    validation reads before taking any lock. ``company`` (an instance) is attached without a
+    query."""
+    declaration, rows = sql.read_with_content(
+        pk, getattr(company, "pk", company), CONTENT_ITEM_COLUMNS, CONTENT_DOCUMENT_COLUMNS
+    )
+    if declaration is None:
         return None, []
-    width = len(DECLARATION_NAMES)
-    declaration = Declaration.from_db(DEFAULT_DB_ALIAS, DECLARATION_NAMES, rows[0][:width])
     if isinstance(company, Company):
         declaration.company = company
-    return declaration, _content([row[width:] for row in rows if row[width] is not None])
+    return declaration, _content(rows)
 
 
-DECLARATION_NAMES = [f.attname for f in Declaration._meta.concrete_fields]
+def _english() -> bool:
+    return (get_language() or "fr").startswith("en")
 
 
-@functools.cache
-def _with_content_statement() -> Prepared:
-    declaration_columns = ", ".join(f"x.{f.column}" for f in Declaration._meta.concrete_fields)
-    body = (
-        f"SELECT {declaration_columns}, {_CONTENT_COLUMNS} "  # noqa: S608
-        f"FROM {Declaration._meta.db_table} x "
-        f"LEFT JOIN {DeclarationItem._meta.db_table} i ON i.declaration_id = x.id "
-        f"LEFT JOIN {ItemDocument._meta.db_table} d ON d.item_id = i.id "
-        f"WHERE x.id = $1 AND x.company_id = $2 {_CONTENT_ORDER}"
+@dataclass
+class MessageView:
+    """A GUN message with its catalogue entry (labels, advice)."""
+
+    message: GunMessage
+
+    @property
+    def definition(self) -> Any:
+        return RULES.get(self.message.code)
+
+    @property
+    def label(self) -> str:
+        """French label (the seed's); English in the English interface."""
+        definition = self.definition
+        if definition is None:
+            return self.message.code
+        return definition.label_en if _english() else definition.label_fr
+
+    @property
+    def advice(self) -> str:
+        definition = self.definition
+        if definition is None:
+            return ""
+        return definition.advice_en if _english() else definition.advice_fr
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.message, name)
+
+
+@dataclass
+class DocumentView:
+    """One box-44 document of an item with its partner document, balances and ledger."""
+
+    document: ItemDocument
+    partner_document: PartnerDocument | None
+    balances: list[LineBalance]
+    ledger: list[LedgerEntry]
+    visible: bool  # the balances may be shown to this reader
+
+
+@dataclass
+class DeclarationDetail:
+    declaration: Declaration
+    items: list[tuple[DeclarationItem, list[DocumentView]]]
+    runs: list[tuple[GunRun, list[MessageView]]]
+    last_messages: list[MessageView]
+    controls: list[Control]
+
+
+def declaration_detail(*, declaration: Declaration, show_all_balances: bool) -> DeclarationDetail:
+    """Items, documents with partner balances and ledger entries, runs and messages, controls.
+
+    ``show_all_balances`` False (operators): balances only of documents held by the declaration's
+    importer or the declaring company. A fixed number of queries whatever the sizes.
+    """
+    items = list(
+        DeclarationItem.objects.filter(declaration=declaration)
+        .prefetch_related(Prefetch("documents", queryset=ItemDocument.objects.order_by("position")))
+        .order_by("item_number")
     )
-    return named("gun_declaration_content", body, ["uuid", "bigint"])
-
-
-def declaration_runs(*, declaration: Declaration) -> QuerySet[GunRun]:
-    """Every GUN run of a declaration, newest first, with its messages."""
-    return declaration.runs.order_by("-id").prefetch_related(
-        Prefetch("messages", queryset=GunMessage.objects.order_by("order"))
+    keys = {(doc.code, doc.reference) for item in items for doc in item.documents.all()}
+    partner_documents: dict[tuple[str, str], PartnerDocument] = {}
+    if keys:
+        condition = Q()
+        for code, reference in keys:
+            condition |= Q(code=code, reference=reference)
+        for document in (
+            PartnerDocument.objects.filter(condition)
+            .select_related("used_by")
+            .prefetch_related(
+                Prefetch("lines", queryset=PartnerDocumentLine.objects.order_by("line"))
+            )
+        ):
+            partner_documents[(document.code, document.reference)] = document
+    allowed = {declaration.importer_eori, declaration.company.eori}
+    visible_documents = [
+        document
+        for document in partner_documents.values()
+        if show_all_balances or document.holder_eori in allowed
+    ]
+    balances = document_balances(visible_documents)
+    ledger: dict[tuple[int | None, str, str], list[LedgerEntry]] = defaultdict(list)
+    for entry in LedgerEntry.objects.filter(declaration=declaration).order_by("id"):
+        ledger[(entry.item_number, entry.document_code, entry.reference)].append(entry)
+    item_views = []
+    for item in items:
+        views = []
+        for doc in item.documents.all():
+            partner_document = partner_documents.get((doc.code, doc.reference))
+            shown = balances.get(partner_document.pk) if partner_document is not None else None
+            visible = shown is not None
+            views.append(
+                DocumentView(
+                    document=doc,
+                    partner_document=partner_document,
+                    balances=shown or [],
+                    ledger=ledger.get((item.item_number, doc.code, doc.reference), []),
+                    visible=visible,
+                )
+            )
+        item_views.append((item, views))
+    runs = list(
+        GunRun.objects.filter(declaration=declaration)
+        .prefetch_related(Prefetch("messages", queryset=GunMessage.objects.order_by("order")))
+        .order_by("-at", "-id")
     )
+    run_views = [(run, [MessageView(m) for m in run.messages.all()]) for run in runs]
+    last_messages = run_views[0][1] if run_views else []
+    controls = list(
+        Control.objects.filter(declaration=declaration)
+        .select_related("agent")
+        .order_by("-opened_at", "-id")
+    )
+    return DeclarationDetail(declaration, item_views, run_views, last_messages, controls)
 
 
-def declaration_ledger(*, declaration: Declaration) -> QuerySet[LedgerEntry]:
-    """The declaration's ledger entries in order."""
-    return declaration.ledger_entries.order_by("id")
-
-
-def review_queue() -> QuerySet[Declaration]:
-    """Validated declarations awaiting an agent's control decision, oldest first."""
-    return _with_details(
-        Declaration.objects.filter(status="validated", control_status="open").order_by(
-            "validated_at", "pk"
+def declarations_awaiting_control(
+    *,
+    company: Any,
+    ids: Sequence[Any] = (),
+    mrns: Sequence[str] = (),
+    client_references: Sequence[str] = (),
+) -> QuerySet[Declaration]:
+    """The company's validated declarations that need a customs control not closed yet
+    (``control_required`` and the control open), named by id, MRN or client reference (how a
+    consignment links its declarations), oldest validation first."""
+    named = (
+        Q(pk__in=list(ids))
+        | Q(mrn__in=list(mrns))
+        | Q(client_reference__in=list(client_references))
+    )
+    return (
+        Declaration.objects.filter(
+            named,
+            company=company,
+            status=DeclarationStatus.VALIDATED,
+            control_required=True,
+            control_status=ControlStatus.OPEN,
         )
+        .select_related("post")
+        .order_by("validated_at", "pk")
     )
 
 
-def control_open(*, declaration: Declaration) -> Control | None:
-    return declaration.controls.filter(decision="open").first()
+@dataclass(frozen=True)
+class DeclarationRecord:
+    """A declaration as a summary or a release note prints it: the row (MRN, status, post),
+    its content (``declaration_content``), the quantities imputed per (item number, document
+    code, reference), and the messages of its last GUN run in order."""
+
+    declaration: Declaration
+    content: list[dict[str, Any]]
+    imputed: dict[tuple[int | None, str, str], Decimal]
+    messages: list[GunMessage]
+
+
+def declaration_record(*, pk: Any, company: Any) -> DeclarationRecord | None:
+    """The company's declaration with its items, documents, imputed quantities and last GUN
+    messages (None when absent or another company's): four queries."""
+    declaration = (
+        Declaration.objects.select_related("post", "last_run", "company")
+        .filter(pk=pk, company=company)
+        .first()
+    )
+    if declaration is None:
+        return None
+    imputed: dict[tuple[int | None, str, str], Decimal] = defaultdict(Decimal)
+    for row in (
+        LedgerEntry.objects.filter(declaration=declaration, phase=LedgerPhase.IMPUTE)
+        .values("item_number", "document_code", "reference")
+        .annotate(total=Sum("quantity"))
+    ):
+        imputed[(row["item_number"], row["document_code"], row["reference"])] = row["total"]
+    messages = list(declaration.last_run.messages.order_by("order")) if declaration.last_run else []
+    return DeclarationRecord(
+        declaration=declaration,
+        content=declaration_content(declaration_id=declaration.pk),
+        imputed=dict(imputed),
+        messages=messages,
+    )
+
+
+# =============================================================================================
+# Partner documents and their balances
+# =============================================================================================
 
 
 def partner_document_get(*, code: str, reference: str) -> PartnerDocument | None:
@@ -190,29 +334,222 @@ def partner_document_get(*, code: str, reference: str) -> PartnerDocument | None
     )
 
 
-def partner_links() -> list[dict[str, Any]]:
-    """Each GUN partner's link state and its number of undelivered ledger entries."""
-    from django.db.models import Count
-
-    links = {link.partner: link for link in PartnerLink.objects.all()}
-    pending = dict(
-        LedgerEntry.objects.filter(state=PropagationState.PENDING)
-        .values_list("partner")
-        .annotate(n=Count("id"))
-        .values_list("partner", "n")
+def partner_documents_of_holder(*, eori: str) -> QuerySet[PartnerDocument]:
+    """Documents whose holder is this EORI, with their lines."""
+    return (
+        PartnerDocument.objects.filter(holder_eori=eori)
+        .select_related("used_by__company")
+        .prefetch_related(Prefetch("lines", queryset=PartnerDocumentLine.objects.order_by("line")))
+        .order_by("code", "reference")
     )
-    from gun.models import GunPartner
 
+
+@dataclass
+class Holder:
+    """A declaration holding (reserved or imputed) a quantity of a document line."""
+
+    declaration: Declaration
+    reserved: Decimal = Decimal(0)
+    imputed: Decimal = Decimal(0)
+
+
+@dataclass
+class LineBalance:
+    line: PartnerDocumentLine
+    holders: list[Holder] = field(default_factory=list)
+
+    @property
+    def available(self) -> Decimal:
+        return self.line.available
+
+
+def _holders(lines: list[PartnerDocumentLine]) -> dict[int, list[Holder]]:
+    """Per line id, the declarations holding it: 2 queries whatever the number of lines."""
+    by_line: dict[int, dict[Any, Holder]] = defaultdict(dict)
+    ids = [line.pk for line in lines]
+    if not ids:
+        return {}
+    for reservation in Reservation.objects.filter(line_id__in=ids).select_related(
+        "declaration__company"
+    ):
+        holder = by_line[reservation.line_id].setdefault(
+            reservation.declaration_id, Holder(reservation.declaration)
+        )
+        holder.reserved += reservation.quantity
+    imputed = (
+        LedgerEntry.objects.filter(line_id__in=ids, phase=LedgerPhase.IMPUTE)
+        .values("line_id", "declaration_id")
+        .annotate(total=Sum("quantity"))
+    )
+    rows = list(imputed)
+    declarations = Declaration.objects.select_related("company").in_bulk(
+        {row["declaration_id"] for row in rows}
+    )
+    for row in rows:
+        declaration = declarations.get(row["declaration_id"])
+        if declaration is None:
+            continue
+        holder = by_line[row["line_id"]].setdefault(row["declaration_id"], Holder(declaration))
+        holder.imputed += row["total"]
+    return {line_id: list(holders.values()) for line_id, holders in by_line.items()}
+
+
+def document_balances(documents: list[PartnerDocument]) -> dict[int, list[LineBalance]]:
+    """Per partner document id, its lines with initial/reserved/imputed/available and holders.
+
+    Single-use documents are held whole by ``used_by``; the documents' lines must be prefetched.
+    """
+    lines = [line for document in documents for line in document.lines.all()]
+    holders = _holders(lines)
+    result: dict[int, list[LineBalance]] = {}
+    for document in documents:
+        balances = []
+        for line in document.lines.all():
+            line_holders = holders.get(line.pk, [])
+            if document.single_use and document.used_by is not None:
+                state = document.used_state
+                quantity = line.quantity
+                line_holders = [
+                    Holder(
+                        document.used_by,
+                        reserved=quantity if state == "reserved" else Decimal(0),
+                        imputed=quantity if state == "imputed" else Decimal(0),
+                    )
+                ]
+            balances.append(LineBalance(line, line_holders))
+        result[document.pk] = balances
+    return result
+
+
+def partner_document_uses(*, document: PartnerDocument) -> list[dict[str, Any]]:
+    """Every declaration holding (reserved or imputed) a line of ``document``, per line: what
+    the document's holder sees of it (the declarant's EORI and name, MRN, status, quantities).
+    The document's lines must be prefetched, its ``used_by`` selected with its company."""
     return [
         {
-            "partner": partner,
-            "kind": links[partner].kind if partner in links else "local",
-            "up": links[partner].up if partner in links else True,
-            "since": links[partner].since if partner in links else None,
-            "pending": pending.get(partner, 0),
+            "line": balance.line.line,
+            "declarant_eori": holder.declaration.company.eori,
+            "declarant_name": holder.declaration.company.name,
+            "mrn": holder.declaration.mrn,
+            "status": holder.declaration.status,
+            "reserved": holder.reserved,
+            "imputed": holder.imputed,
         }
-        for partner in GunPartner.values
+        for balance in document_balances([document]).get(document.pk, [])
+        for holder in balance.holders
     ]
+
+
+# =============================================================================================
+# Controls: the agents' review queue
+# =============================================================================================
+
+
+def _degraded() -> Exists:
+    # Degraded mode: validated (under 73000) although a partner could not be reached (T001).
+    return Exists(
+        GunMessage.objects.filter(
+            run__declaration=OuterRef("pk"), run__stage="validation", code="T001"
+        )
+    )
+
+
+def review_queue(*, post_id: int | None, status: str | None) -> QuerySet[Declaration]:
+    """Declarations validated under control (73000), flagged ``degraded`` when forced through
+    T001 (a partner could not be reached).
+
+    ``post_id`` None: every post. ``status``: open, justified (not released yet), unjustified,
+    released, or None for all.
+    """
+    queryset = (
+        Declaration.objects.filter(control_required=True)
+        .exclude(status__in=[DeclarationStatus.ANTICIPATED, DeclarationStatus.CANCELLED])
+        .select_related("company", "post", "last_run")
+        .annotate(degraded=_degraded())
+        .order_by("validated_at", "pk")
+    )
+    if post_id is not None:
+        queryset = queryset.filter(post_id=post_id)
+    if status == "open":
+        queryset = queryset.filter(control_status=ControlStatus.OPEN)
+    elif status == "justified":
+        queryset = queryset.filter(
+            control_status=ControlStatus.JUSTIFIED, status=DeclarationStatus.VALIDATED
+        )
+    elif status == "unjustified":
+        queryset = queryset.filter(control_status=ControlStatus.UNJUSTIFIED).exclude(
+            status=DeclarationStatus.RELEASED
+        )
+    elif status == "released":
+        queryset = queryset.filter(status=DeclarationStatus.RELEASED)
+    return queryset
+
+
+def open_controls_count(*, post_id: int) -> int:
+    """How many controls wait for a decision at a post (agents' dashboard)."""
+    return Declaration.objects.filter(
+        post_id=post_id, control_status=ControlStatus.OPEN, status=DeclarationStatus.VALIDATED
+    ).count()
+
+
+def declaration_for_review(*, pk: Any) -> Declaration | None:
+    """Any declaration an agent may review (validated or later), or None."""
+    return (
+        Declaration.objects.select_related("company", "post", "last_run")
+        .exclude(status=DeclarationStatus.ANTICIPATED)
+        .filter(pk=pk)
+        .first()
+    )
+
+
+# =============================================================================================
+# Partner links and propagation
+# =============================================================================================
+
+
+def pending_entries(*, partner: str | None = None) -> QuerySet[LedgerEntry]:
+    """Ledger entries waiting to be delivered to their remote partner, in delivery order: the
+    one definition of "pending for a partner" (held entries included; ``failed`` ones were
+    refused for good and wait for nobody)."""
+    queryset = LedgerEntry.objects.filter(state=PropagationState.PENDING)
+    if partner is not None:
+        queryset = queryset.filter(partner=partner)
+    return queryset.order_by("id")
+
+
+@dataclass
+class LinkStatus:
+    partner: str
+    label: str
+    kind: str
+    up: bool
+    since: Any
+    waiting: int
+    last_error: str
+
+
+def partner_link_statuses() -> list[LinkStatus]:
+    """Every GUN partner: up or down since when, and its entries pending delivery
+    (``pending_entries``)."""
+    links = {link.partner: link for link in PartnerLink.objects.all()}
+    waiting = dict(
+        pending_entries().values_list("partner").annotate(n=Count("id")).values_list("partner", "n")
+    )
+    statuses = []
+    for value, label in GunPartner.choices:
+        link = links.get(value)
+        statuses.append(
+            LinkStatus(
+                partner=value,
+                label=str(label),
+                kind=link.get_kind_display() if link else str(AdapterKind.LOCAL.label),
+                up=link.up if link else True,
+                since=link.since if link else None,
+                waiting=waiting.get(value, 0),
+                last_error=link.last_error if link else "",
+            )
+        )
+    return statuses
 
 
 # --- mandates -----------------------------------------------------------------------------
@@ -261,80 +598,41 @@ def mandate_in_force(mandate: Mandate, on: datetime.date | None = None) -> bool:
     )
 
 
-# --- rarely-changing configuration, cached per process --------------------------------------
+# =============================================================================================
+# Rarely-changing configuration, cached per process
+# =============================================================================================
 #
 # Check modes and partner links are read by every GUN run but change a few times a year. Each
-# process keeps its copy, stamped with a version held in the cache (Redis): a change to a
-# CheckMode or PartnerLink row (``save``/``delete``, the services and the admin included) drops
-# this process's copies at once and bumps the version after commit, so every other process
-# reloads at its next read. A copy lives CONFIG_TTL seconds at most (a bulk ``update()`` that
-# sends no signal is seen after that). Copies are filled only outside any transaction, where
-# what is read is committed: a read inside a transaction (it could roll back, or see its own
-# uncommitted change) always goes to the database.
+# process keeps its copy (``sesame.versioned``): a change to a CheckMode or PartnerLink row
+# (``save``/``delete``, the services and the admin included) drops this process's copies at once
+# and bumps the version after commit, so every other process reloads at its next read. A copy
+# lives CONFIG_TTL seconds at most (a bulk ``update()`` that sends no signal is seen after that).
+# A read inside a transaction (it could roll back, or see its own uncommitted change) always
+# goes to the database.
 
 T = TypeVar("T")
 CONFIG_TTL = 5.0
 CONFIG_VERSION_KEY = "gun:config-version"
 VERSION_POLL = 0.25  # seconds: how stale another process's change may be seen
-_config: dict[str, tuple[Any, float, Any]] = {}  # name -> (version, expires, value)
-_config_guard = threading.Lock()
-logger = logging.getLogger(__name__)
-
-
-_version_seen: list[Any] = [None, 0.0]  # [version, when read (monotonic)]
-
-
-def _config_version() -> Any:
-    """The configuration version, read from the cache at most every VERSION_POLL seconds."""
-    now = time.monotonic()
-    if _version_seen[0] is not None and now - _version_seen[1] < VERSION_POLL:
-        return _version_seen[0]
-    try:
-        version = cache.get(CONFIG_VERSION_KEY, 0)
-    except Exception:  # the cache down must not stop the GUN: read the database
-        logger.warning("GUN configuration version unreadable; reading the database")
-        return None
-    _version_seen[:] = [version, now]
-    return version
+_config: VersionedCopies[Any] = VersionedCopies(
+    version_key=CONFIG_VERSION_KEY, ttl=CONFIG_TTL, poll=VERSION_POLL
+)
 
 
 def config_cached(name: str, load: Callable[[], T]) -> T:
     """``load()``, or this process's copy of it while the configuration version is unchanged
     and the copy younger than CONFIG_TTL; inside a transaction, always ``load()``."""
-    if connection.in_atomic_block:
-        return load()
-    version = _config_version()
-    if version is None:
-        return load()
-    now = time.monotonic()
-    hit = _config.get(name)
-    if hit is not None and hit[0] == version and hit[1] > now:
-        return hit[2]
-    value = load()  # read after the version: a change committed meanwhile bumps it again
-    with _config_guard:
-        _config[name] = (version, now + CONFIG_TTL, value)
-    return value
+    return _config.get(name, load)
 
 
 def _config_bump() -> None:
-    with _config_guard:
-        _config.clear()
-        _version_seen[:] = [None, 0.0]
-    try:
-        cache.incr(CONFIG_VERSION_KEY)
-    except ValueError:
-        cache.add(CONFIG_VERSION_KEY, 1, timeout=None)
-    except Exception:  # the cache down: copies expire within the TTL
-        logger.warning("GUN configuration version not bumped; copies expire within the TTL")
+    _config.bump()
 
 
 def config_changed(**_: Any) -> None:
     """Check modes or partner links changed: drop this process's copies now, and make every
     process reload once the change is committed."""
-    with _config_guard:
-        _config.clear()
-        _version_seen[:] = [None, 0.0]
-    transaction.on_commit(_config_bump)
+    _config.bump_on_commit()
 
 
 for _model in (CheckMode, PartnerLink):

@@ -20,11 +20,13 @@ import zlib
 
 from celery import shared_task
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from gun.adapters import PartnerRefused, adapter_for
+from gun.adapters import Adapter, PartnerRefused, adapter_for
 from gun.engine import PartnerUnavailable
 from gun.models import LedgerEntry, PropagationState
+from gun.selectors import pending_entries
 from sesame.celery import app
 
 logger = logging.getLogger(__name__)
@@ -61,45 +63,59 @@ def propagation_flush(*, partner: str) -> int:
     try:
         adapter = adapter_for(partner)
         while True:
-            pending = list(
-                LedgerEntry.objects.filter(partner=partner, state=PropagationState.PENDING)
-                .order_by("id")
-                .values_list("id", flat=True)[:BATCH]
-            )
+            pending = list(pending_entries(partner=partner).values_list("id", flat=True)[:BATCH])
             if not pending:
                 return delivered
             for entry_id in pending:
-                with transaction.atomic():
-                    # NO KEY: a release or imputation closing this entry (a foreign key to
-                    # it) must not wait for a slow partner.
-                    entry = (
-                        LedgerEntry.objects.select_for_update(skip_locked=True, no_key=True)
-                        .filter(pk=entry_id, state=PropagationState.PENDING)
-                        .first()
-                    )
-                    if entry is None:
-                        continue  # delivered meanwhile
-                    entry.attempts += 1
-                    try:
-                        adapter.send(entry)
-                    except PartnerRefused as exc:
-                        entry.state = PropagationState.FAILED
-                        entry.last_error = str(exc)[:2000]
-                        entry.save(update_fields=["state", "attempts", "last_error"])
-                        logger.error("partner %s refused %s: %s", partner, entry.pk, exc)
-                        continue
-                    except PartnerUnavailable as exc:
-                        LedgerEntry.objects.filter(pk=entry.pk).update(
-                            attempts=entry.attempts, last_error=str(exc)[:2000]
-                        )
-                        raise
-                    entry.state = PropagationState.SENT
-                    entry.sent_at = timezone.now()
-                    entry.last_error = ""
-                    entry.save(update_fields=["state", "sent_at", "attempts", "last_error"])
-                    delivered += 1
+                try:
+                    delivered += _deliver(adapter, partner, entry_id)
+                except PartnerUnavailable as exc:
+                    # The send's transaction rolled back: the attempt and the link's state
+                    # are recorded in their own, committed (docs/gun.md, "Propagation").
+                    _attempt_failed(adapter, entry_id, str(exc))
+                    raise
     finally:
         _advisory(partner, acquire=False)
+
+
+def _deliver(adapter: Adapter, partner: str, entry_id: int) -> int:
+    """Send one pending entry in its own transaction, the row locked; 1 when it was sent, 0
+    when refused for good (``failed``) or delivered meanwhile. ``PartnerUnavailable`` rolls the
+    transaction back and propagates."""
+    with transaction.atomic():
+        # NO KEY: a release or imputation closing this entry (a foreign key to it) must not
+        # wait for a slow partner.
+        entry = (
+            LedgerEntry.objects.select_for_update(skip_locked=True, no_key=True)
+            .filter(pk=entry_id, state=PropagationState.PENDING)
+            .first()
+        )
+        if entry is None:
+            return 0  # delivered meanwhile
+        entry.attempts += 1
+        try:
+            adapter.send(entry)
+        except PartnerRefused as exc:
+            entry.state = PropagationState.FAILED
+            entry.last_error = str(exc)[:2000]
+            entry.save(update_fields=["state", "attempts", "last_error"])
+            logger.error("partner %s refused %s: %s", partner, entry.pk, exc)
+            return 0
+        entry.state = PropagationState.SENT
+        entry.sent_at = timezone.now()
+        entry.last_error = ""
+        entry.save(update_fields=["state", "sent_at", "attempts", "last_error"])
+        return 1
+
+
+def _attempt_failed(adapter: Adapter, entry_id: int, error: str) -> None:
+    """A send failed for a transient reason: count the attempt, keep the error, and mark the
+    link down, each committed whatever happens next."""
+    with transaction.atomic():
+        LedgerEntry.objects.filter(pk=entry_id, state=PropagationState.PENDING).update(
+            attempts=F("attempts") + 1, last_error=error[:2000]
+        )
+        adapter.mark(up=False, error=error)
 
 
 @shared_task(bind=True, max_retries=MAX_RETRIES, acks_late=True)
@@ -120,13 +136,7 @@ def propagate_partner(self, partner: str) -> int:
 @shared_task
 def propagation_sweep() -> dict[str, int]:
     """Every 30 s: deliver every partner's pending entries (held ones included), in order."""
-    partners = sorted(
-        set(
-            LedgerEntry.objects.filter(state=PropagationState.PENDING).values_list(
-                "partner", flat=True
-            )
-        )
-    )
+    partners = sorted(set(pending_entries().values_list("partner", flat=True)))
     delivered: dict[str, int] = {}
     for partner in partners:
         try:

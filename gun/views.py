@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from gun import queries, services
+from gun import selectors, services
 from gun.forms import ControlDecisionForm, DeclarationFilterForm, QueueFilterForm
 from gun.models import Declaration, DeclarationStatus
 from gun.services import GunError
@@ -64,7 +64,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         return render(request, "gun/review_queue.html", {"form": form, "page": None}, status=400)
     post = form.cleaned_data["post"]
     status = form.cleaned_data["status"] or "open"
-    queryset = queries.review_queue(
+    queryset = selectors.review_queue(
         post_id=post.pk if post else None, status=None if status == "all" else status
     )
     query = data.copy()
@@ -77,7 +77,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _review_context(declaration: Declaration, form: ControlDecisionForm | None) -> dict:
-    detail = queries.declaration_detail(declaration=declaration, show_all_balances=True)
+    detail = selectors.declaration_detail(declaration=declaration, show_all_balances=True)
     return {
         "declaration": declaration,
         "detail": detail,
@@ -88,7 +88,7 @@ def _review_context(declaration: Declaration, form: ControlDecisionForm | None) 
 
 
 def _declaration_for_review(pk: Any) -> Declaration:
-    declaration = queries.declaration_for_review(pk=pk)
+    declaration = selectors.declaration_for_review(pk=pk)
     if declaration is None:
         raise Http404
     return declaration
@@ -151,7 +151,7 @@ def declaration_list(request: HttpRequest) -> HttpResponse:
         return render(
             request, "gun/declaration_list.html", {"form": form, "page": None}, status=400
         )
-    queryset = queries.declarations_of_company(
+    queryset = selectors.declarations_for_company(
         company=company, status=form.cleaned_data["status"], search=form.cleaned_data["q"]
     )
     query = request.GET.copy()
@@ -168,10 +168,10 @@ def declaration_list(request: HttpRequest) -> HttpResponse:
 def declaration_detail(request: HttpRequest, pk: Any) -> HttpResponse:
     """Another company's declaration is 404: its existence is not revealed."""
     company = request.membership.company  # type: ignore[attr-defined]
-    declaration = queries.declaration_of_company(company=company, pk=pk)
+    declaration = selectors.declaration_get(pk=pk, company=company)
     if declaration is None:
         raise Http404
-    detail = queries.declaration_detail(declaration=declaration, show_all_balances=False)
+    detail = selectors.declaration_detail(declaration=declaration, show_all_balances=False)
     return render(
         request,
         "gun/declaration_detail.html",
@@ -184,9 +184,9 @@ def declaration_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 def partner_documents(request: HttpRequest) -> HttpResponse:
     """Documents held by the company's EORI, with their balances and holders."""
     company = request.membership.company  # type: ignore[attr-defined]
-    page = _page(request, queries.partner_documents_of_holder(eori=company.eori))
+    page = _page(request, selectors.partner_documents_of_holder(eori=company.eori))
     documents = list(page.object_list)
-    balances = queries.document_balances(documents)
+    balances = selectors.document_balances(documents)
     rows = [(document, balances.get(document.pk, [])) for document in documents]
     return render(
         request,
@@ -201,4 +201,4 @@ def partner_documents(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def partner_links(request: HttpRequest) -> HttpResponse:
-    return render(request, "gun/partner_links.html", {"links": queries.partner_link_statuses()})
+    return render(request, "gun/partner_links.html", {"links": selectors.partner_link_statuses()})

@@ -254,14 +254,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {"sesame": {"level": env.str("LOG_LEVEL", default="INFO")}},
 }
-# The GUN's anticipation (register, replace) and validation, per API key (gun/api/throttling.py).
-REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[union-attr]
+# The GUN's anticipation (register, replace) and validation, per API key (gun/api/throttling.py);
+# "none" lifts a limit (the benchmarks measure capacity, not the quota).
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[attr-defined]
     {
-        "gun_anticipation": env.str("GUN_ANTICIPATION_RATE", default="120/min"),
-        "gun_validation": env.str("GUN_VALIDATION_RATE", default="120/min"),
+        scope: None if rate.lower() == "none" else rate
+        for scope, rate in (
+            ("gun_anticipation", env.str("GUN_ANTICIPATION_RATE", default="120/min")),
+            ("gun_validation", env.str("GUN_VALIDATION_RATE", default="120/min")),
+        )
     }
 )
 # The mandates' representation kinds get their own name in the OpenAPI schema.
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})[  # type: ignore[union-attr]
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})[  # type: ignore[index]
     "MandateKindEnum"
 ] = "gun.models.MandateKind"
+# How a GUN validation reaches PostgreSQL (gun/sql.py): "prepared" (server-side prepared
+# statements, five round trips) or "orm" (no prepared statement, e.g. behind a pooler in
+# transaction mode), or the dotted path of a store.
+GUN_VALIDATION_STORE = env.str("GUN_VALIDATION_STORE", default="prepared")

@@ -25,6 +25,10 @@ class Adapter(Protocol):
         (its own reservation counts as available). Raises ``PartnerUnavailable``."""
         ...
 
+    def mark(self, *, up: bool, error: str = "") -> None:
+        """Record the link as up or down (with the error), when that changes."""
+        ...
+
     def send(self, entry: LedgerEntry) -> None:
         """Deliver one ledger movement; a replay of the same idempotency key is a no-op.
         Raises ``PartnerUnavailable`` (transient) or ``PartnerRefused`` (permanent)."""

@@ -19,7 +19,13 @@ import requests
 from django.db.models import Q
 from django.utils import timezone
 
-from gun.engine import DocumentKey, PartnerDocument, PartnerLine, PartnerUnavailable
+from gun.engine import (
+    DocumentKey,
+    PartnerDocument,
+    PartnerLine,
+    PartnerUnavailable,
+    profile_for,
+)
 from gun.models import LedgerEntry, PartnerLink
 
 MOVEMENT_PATHS = {"reserve": "reservations", "release": "releases", "impute": "imputations"}
@@ -55,8 +61,11 @@ class HttpAdapter:
             self._down(f"HTTP {response.status_code}")
         return response
 
+    def mark(self, *, up: bool, error: str = "") -> None:
+        _link_mark(self.link, up=up, error=error)
+
     def _down(self, detail: str) -> None:
-        _link_mark(self.link, up=False, error=detail)
+        self.mark(up=False, error=detail)
         raise PartnerUnavailable(self.partner, detail)
 
     def _json(self, response: requests.Response) -> Any:
@@ -111,6 +120,7 @@ class HttpAdapter:
     def send(self, entry: LedgerEntry) -> None:
         from gun.adapters.base import PartnerRefused
 
+        profile = profile_for(entry.document_code)
         body = {
             "idempotency_key": entry.idempotency_key,
             "declaration": str(entry.declaration_id),
@@ -119,6 +129,8 @@ class HttpAdapter:
             "reference": entry.reference,
             "line": entry.line_number,
             "quantity": str(entry.quantity),
+            # GUN_RULES §5: a single-use document is reserved and imputed whole.
+            "whole_document": bool(profile is not None and profile.single_use),
             "at": entry.at.isoformat(),
         }
         response = self._request(

@@ -126,5 +126,8 @@ class LocalAdapter:
                 )
         return answer
 
+    def mark(self, *, up: bool, error: str = "") -> None:
+        """The portal itself: always up."""
+
     def send(self, entry: LedgerEntry) -> None:
         """Nothing to deliver: the balances were moved in the entry's own transaction."""

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import pycountry
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from gun.engine import MESSAGES, PROFILES
+from gun.engine import PROFILES, RULES
+from gun.fields import (
+    DOCUMENT_FIELDS,
+    HEADER_FIELDS,
+    ITEM_FIELDS,
+    SHEET_FIELDS,
+    content_of,
+    declaration_body,
+    summary_body,
+)
 from gun.models import (
     Declaration,
     DeclarationStatus,
@@ -23,7 +32,8 @@ from gun.models import (
 from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 
-QUANTITY = {"max_digits": 15, "decimal_places": 3, "min_value": 0}
+QUANTITY: dict[str, Any] = {"max_digits": 15, "decimal_places": 3, "min_value": 0}
+_DATETIME = serializers.DateTimeField()
 MAX_ITEMS = 999
 
 
@@ -43,37 +53,21 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 raise serializers.ValidationError(
                     {
-                        name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
+                        name: [
+                            serializers.ErrorDetail(str(_("Unknown field.")), code="unknown_field")
+                        ]
                         for name in unknown
                     }
                 )
         return super().to_internal_value(data)
 
 
-def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=max_length, required=False, allow_null=True, allow_blank=True, **kwargs
-    )
-
-
-def _decimal(**kwargs: Any) -> serializers.DecimalField:
-    return serializers.DecimalField(required=False, allow_null=True, **{**QUANTITY, **kwargs})
-
-
 class ImputationInput(StrictSerializer):
-    """The imputation sheet: every field may be absent or null (F031, F045, F042)."""
+    """The imputation sheet: every field may be absent or null (F031, F045, F042); its fields
+    are those of ``gun.fields.SHEET_FIELDS``."""
 
-    line = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=99999)
-    product_reference = _text(70)
-    trade_name = _text(200)
-    quantity = _decimal()
-    # Compared exactly by the GUN (F034): no trimming here.
-    unit = _text(10, trim_whitespace=False)
-    provisional_weight = _decimal()
-    weight_unit = _text(10, trim_whitespace=False)
-    amount = _decimal(decimal_places=2)
-    currency = _text(3)
-    net_mass_kg = _decimal()
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {field.name: field.sheet_input() for field in SHEET_FIELDS}
 
 
 class DocumentInput(StrictSerializer):
@@ -93,7 +87,7 @@ class ItemInput(StrictSerializer):
     )
     origin_country = serializers.CharField(max_length=2, validators=[validate_country])
     net_mass_kg = serializers.DecimalField(**QUANTITY)
-    documents = DocumentInput(many=True, required=False, max_length=99)
+    documents = DocumentInput(many=True, required=False, max_length=99)  # type: ignore[call-arg]
 
 
 class DeclarationInput(StrictSerializer):
@@ -110,7 +104,7 @@ class DeclarationInput(StrictSerializer):
         required=False,
         allow_null=True,
     )
-    items = ItemInput(many=True, min_length=1, max_length=MAX_ITEMS)
+    items = ItemInput(many=True, min_length=1, max_length=MAX_ITEMS)  # type: ignore[call-arg]
 
     def validate_items(self, items: list[dict]) -> list[dict]:
         numbers = [item["item_number"] for item in items]
@@ -135,7 +129,7 @@ class PartnerDocumentInput(StrictSerializer):
     status = serializers.ChoiceField(choices=PartnerDocumentStatus.choices)
     holder_eori = serializers.CharField(max_length=17, validators=[validate_french_eori])
     issued_on = serializers.DateField(required=False, allow_null=True)
-    lines = PartnerLineInput(many=True, max_length=999)
+    lines = PartnerLineInput(many=True, max_length=999)  # type: ignore[call-arg]
 
     def validate_lines(self, lines: list[dict]) -> list[dict]:
         numbers = [line["line"] for line in lines]
@@ -164,7 +158,7 @@ class ControlDecisionInput(StrictSerializer):
 
 class GunMessageOutput(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     label_en = serializers.CharField()
     advice = serializers.CharField()
     advice_en = serializers.CharField()
@@ -184,7 +178,7 @@ class GunRunOutput(serializers.Serializer):
 
 
 def message_output(message: GunMessage) -> dict[str, Any]:
-    definition = MESSAGES[message.code]
+    definition = RULES[message.code]
     return {
         "code": message.code,
         "label": definition.label_fr,
@@ -199,128 +193,8 @@ def message_output(message: GunMessage) -> dict[str, Any]:
     }
 
 
-def run_output(run: GunRun | None) -> dict[str, Any] | None:
-    if run is None:
-        return None
-    return {
-        "stage": run.stage,
-        "outcome": run.outcome,
-        "control_required": run.control_required,
-        "at": serializers.DateTimeField().to_representation(run.at),
-        "messages": [message_output(m) for m in run.messages.all()],
-    }
-
-
-class ImputationOutput(serializers.Serializer):
-    line = serializers.IntegerField(allow_null=True, source="imputation_line_number")
-    product_reference = serializers.CharField(
-        allow_null=True, source="imputation_product_reference"
-    )
-    trade_name = serializers.CharField(allow_null=True, source="imputation_trade_name")
-    quantity = serializers.DecimalField(
-        allow_null=True, max_digits=15, decimal_places=3, source="imputation_quantity"
-    )
-    unit = serializers.CharField(allow_null=True, source="imputation_unit")
-    provisional_weight = serializers.DecimalField(
-        allow_null=True, max_digits=15, decimal_places=3, source="imputation_provisional_weight"
-    )
-    weight_unit = serializers.CharField(allow_null=True, source="imputation_weight_unit")
-    amount = serializers.DecimalField(
-        allow_null=True, max_digits=15, decimal_places=2, source="imputation_amount"
-    )
-    currency = serializers.CharField(allow_null=True, source="imputation_currency")
-    net_mass_kg = serializers.DecimalField(
-        allow_null=True, max_digits=15, decimal_places=3, source="imputation_net_mass_kg"
-    )
-
-
-class DocumentOutput(serializers.Serializer):
-    code = serializers.CharField()
-    reference = serializers.CharField()
-    date = serializers.DateField(allow_null=True)
-    imputation = serializers.SerializerMethodField()
-
-    @extend_schema_field(ImputationOutput(allow_null=True))
-    def get_imputation(self, document: Any) -> dict | None:
-        return ImputationOutput(document).data if document.has_imputation else None
-
-
-class ItemOutput(serializers.Serializer):
-    item_number = serializers.IntegerField()
-    commodity_code = serializers.CharField()
-    origin_country = serializers.CharField()
-    net_mass_kg = serializers.DecimalField(max_digits=15, decimal_places=3)
-    documents = DocumentOutput(many=True)
-
-
-class DeclarationOutput(serializers.Serializer):
-    id = serializers.UUIDField()
-    status = serializers.CharField()
-    mrn = serializers.CharField(allow_null=True)
-    control_required = serializers.BooleanField()
-    control_status = serializers.CharField()
-    release_blocked = serializers.BooleanField()
-    client_reference = serializers.CharField()
-    importer_eori = serializers.CharField()
-    special_mentions = serializers.ListField(child=serializers.CharField())
-    post = serializers.CharField(source="post.code", read_only=True, allow_null=True)
-    version = serializers.IntegerField()
-    created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
-    validated_at = serializers.DateTimeField(allow_null=True)
-    released_at = serializers.DateTimeField(allow_null=True)
-    cancelled_at = serializers.DateTimeField(allow_null=True)
-    items = ItemOutput(many=True)
-    gun = serializers.SerializerMethodField()
-
-    @extend_schema_field(GunRunOutput(allow_null=True))
-    def get_gun(self, declaration: Declaration) -> dict | None:
-        return run_output(declaration.last_run)
-
-
-# --- the declaration body as plain functions (the validation's hot path) ---------------------
-# Same shape and formats as DeclarationOutput (tests compare them), without building a
-# serializer tree per request.
-
-_DATETIME = serializers.DateTimeField()
-_DATE = serializers.DateField()
-_QUANTITY = serializers.DecimalField(max_digits=15, decimal_places=3)
-_AMOUNT = serializers.DecimalField(max_digits=15, decimal_places=2)
-_IMPUTATION = (
-    ("line", "imputation_line_number", int),
-    ("product_reference", "imputation_product_reference", str),
-    ("trade_name", "imputation_trade_name", str),
-    ("quantity", "imputation_quantity", _QUANTITY.to_representation),
-    ("unit", "imputation_unit", str),
-    ("provisional_weight", "imputation_provisional_weight", _QUANTITY.to_representation),
-    ("weight_unit", "imputation_weight_unit", str),
-    ("amount", "imputation_amount", _AMOUNT.to_representation),
-    ("currency", "imputation_currency", str),
-    ("net_mass_kg", "imputation_net_mass_kg", _QUANTITY.to_representation),
-)
-
-
-def _datetime(value: Any) -> str | None:
-    return _DATETIME.to_representation(value) if value else None
-
-
-def _document_body(document: dict[str, Any]) -> dict[str, Any]:
-    imputation = None
-    if document["has_imputation"]:
-        imputation = {
-            key: None if document[name] is None else convert(document[name])
-            for key, name, convert in _IMPUTATION
-        }
-    return {
-        "code": str(document["code"]),
-        "reference": str(document["reference"]),
-        "date": None if document["date"] is None else _DATE.to_representation(document["date"]),
-        "imputation": imputation,
-    }
-
-
-def run_body(run: GunRun, messages: list[GunMessage]) -> dict[str, Any]:
-    """``run_output`` from the run and its messages already in memory."""
+def run_body(run: GunRun, messages: Iterable[GunMessage]) -> dict[str, Any]:
+    """The ``gun`` part of a declaration response: a run and its messages in order."""
     return {
         "stage": run.stage,
         "outcome": run.outcome,
@@ -330,45 +204,63 @@ def run_body(run: GunRun, messages: list[GunMessage]) -> dict[str, Any]:
     }
 
 
-def declaration_body(
-    declaration: Declaration,
-    content: list[dict[str, Any]],
-    run: GunRun | None,
-    messages: list[GunMessage],
-) -> dict[str, Any]:
-    """``DeclarationOutput(declaration).data`` from what a service already holds: the row (with
-    ``post`` selected), ``content`` as ``selectors.declaration_content`` and the last run with
-    its messages. No query."""
-    post = declaration.post
-    return {
-        "id": str(declaration.pk),
-        "status": str(declaration.status),
-        "mrn": None if declaration.mrn is None else str(declaration.mrn),
-        "control_required": bool(declaration.control_required),
-        "control_status": str(declaration.control_status),
-        "release_blocked": bool(declaration.release_blocked),
-        "client_reference": str(declaration.client_reference),
-        "importer_eori": str(declaration.importer_eori),
-        "special_mentions": [str(m) for m in declaration.special_mentions],
-        "post": None if post is None else str(post.code),
-        "version": int(declaration.version),
-        "created_at": _datetime(declaration.created_at),
-        "updated_at": _datetime(declaration.updated_at),
-        "validated_at": _datetime(declaration.validated_at),
-        "released_at": _datetime(declaration.released_at),
-        "cancelled_at": _datetime(declaration.cancelled_at),
-        "items": [
-            {
-                "item_number": int(item["item_number"]),
-                "commodity_code": str(item["commodity_code"]),
-                "origin_country": str(item["origin_country"]),
-                "net_mass_kg": _QUANTITY.to_representation(item["net_mass_kg"]),
-                "documents": [_document_body(d) for d in item["documents"]],
-            }
-            for item in content
-        ],
-        "gun": None if run is None else run_body(run, messages),
-    }
+def run_output(run: GunRun | None) -> dict[str, Any] | None:
+    """``run_body`` of a run whose messages are prefetched (None without a run)."""
+    return None if run is None else run_body(run, run.messages.all())
+
+
+# The response shapes below describe the bodies of ``gun.fields`` for the OpenAPI schema; the
+# bodies themselves are written by ``gun.fields.declaration_body`` / ``summary_body`` alone.
+
+
+class ImputationOutput(serializers.Serializer):
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {field.name: field.output() for field in SHEET_FIELDS}
+
+
+class DocumentOutput(serializers.Serializer):
+    imputation = ImputationOutput(allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        own = {field.name: field.output() for field in DOCUMENT_FIELDS}
+        return {**own, **super().get_fields()}
+
+
+class ItemOutput(serializers.Serializer):
+    documents = DocumentOutput(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        own = {field.name: field.output() for field in ITEM_FIELDS}
+        return {**own, **super().get_fields()}
+
+
+class DeclarationSummaryOutput(serializers.Serializer):
+    """A declaration in a list: its header and its last GUN run, without the items."""
+
+    gun = GunRunOutput(allow_null=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        own = {field.name: field.output() for field in HEADER_FIELDS}
+        return {**own, **super().get_fields()}
+
+    def to_representation(self, declaration: Declaration) -> dict[str, Any]:
+        return summary_body(declaration, run_output(declaration.last_run))
+
+
+class DeclarationOutput(DeclarationSummaryOutput):
+    """A declaration with its items, documents and sheets, and its last GUN run."""
+
+    items = ItemOutput(many=True)
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        gun = fields.pop("gun")
+        return {**fields, "gun": gun}
+
+    def to_representation(self, declaration: Declaration) -> dict[str, Any]:
+        return declaration_body(
+            declaration, content_of(list(declaration.items.all())), run_output(declaration.last_run)
+        )
 
 
 class PartnerLineOutput(serializers.Serializer):

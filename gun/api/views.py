@@ -17,11 +17,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gun import queries, selectors, services
+from gun import selectors, services
 from gun.api.serializers import (
     DeclarationFilter,
     DeclarationInput,
     DeclarationOutput,
+    DeclarationSummaryOutput,
     MandateFilter,
     MandateInput,
     MandateOutput,
@@ -29,9 +30,10 @@ from gun.api.serializers import (
     PartnerDocumentInput,
     PartnerDocumentOutput,
     PartnerDocumentUseOutput,
-    declaration_body,
+    run_body,
 )
 from gun.api.throttling import scoped_throttles
+from gun.fields import declaration_body
 from gun.models import Declaration
 from gun.services import GunError, GunInvalid
 from sesame.api.errors import Unprocessable
@@ -88,7 +90,9 @@ def _gun_response(result: services.GunResult) -> Response:
 
     Built from what the service holds when it returns its content (validation), else read."""
     if result.content is not None and result.messages is not None:
-        body = declaration_body(result.declaration, result.content, result.run, result.messages)
+        body = declaration_body(
+            result.declaration, result.content, run_body(result.run, result.messages)
+        )
     else:
         body = DeclarationOutput(selectors.declaration_get(pk=result.declaration.pk)).data
     if result.rejected:
@@ -130,9 +134,9 @@ class PartnerDocumentPublish(APIView):
         document, created = _call(
             lambda: services.partner_document_publish(partner=request_partner(request), data=data)
         )
-        document = selectors.partner_document_get(code=document.code, reference=document.reference)
+        published = selectors.partner_document_get(code=document.code, reference=document.reference)
         return Response(
-            PartnerDocumentOutput(document).data,
+            PartnerDocumentOutput(published).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -156,7 +160,7 @@ class PartnerDocumentDetail(APIView):
         )
         if document is None or not visible:
             raise Http404
-        uses = queries.partner_document_uses(document=document)
+        uses = selectors.partner_document_uses(document=document)
         body = {
             **PartnerDocumentOutput(document).data,
             "declarations": PartnerDocumentUseOutput(uses, many=True).data,
@@ -183,7 +187,7 @@ class DeclarationList(_Throttled):
     throttle_scope = "gun_anticipation"
 
     @extend_schema(
-        summary="The company's declarations",
+        summary="The company's declarations, as summaries (the detail carries the items)",
         parameters=[
             OpenApiParameter(
                 "status", str, enum=["anticipated", "validated", "released", "cancelled"]
@@ -191,7 +195,7 @@ class DeclarationList(_Throttled):
             OpenApiParameter("mrn", str),
             OpenApiParameter("control_required", bool),
         ],
-        responses={200: DeclarationOutput(many=True), 400: ERROR},
+        responses={200: DeclarationSummaryOutput(many=True), 400: ERROR},
     )
     def get(self, request: Request) -> Response:
         filters = DeclarationFilter(data=request.query_params.dict())
@@ -205,7 +209,7 @@ class DeclarationList(_Throttled):
         )
         paginator = Pagination()
         page = paginator.paginate_queryset(queryset, request, view=self)
-        return paginator.get_paginated_response(DeclarationOutput(page, many=True).data)
+        return paginator.get_paginated_response(DeclarationSummaryOutput(page, many=True).data)
 
     @extend_schema(
         summary="Register an anticipated declaration (runs the anticipation checks)",

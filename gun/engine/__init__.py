@@ -4,10 +4,11 @@ The service layer builds a ``Declaration``, passes a ``lookup`` reaching the par
 and turns the messages into an ``Outcome`` for the stage at hand.
 """
 
-from gun.engine.messages import MESSAGES, Message, MessageDef, message_def
+from gun.engine.messages import Message
 from gun.engine.mrn import is_valid_mrn, make_mrn, mrn_check_character
 from gun.engine.outcome import FORCING_MENTION, Outcome, OutcomeCode, Stage, decide
 from gun.engine.profiles import PROFILES, DocumentProfile, Partner, profile_for
+from gun.engine.rules import NEVER_PASSIVE, RULES, Rule, rule_for
 from gun.engine.runner import CheckMode, run_checks
 from gun.engine.types import (
     Declaration,
@@ -23,8 +24,9 @@ from gun.engine.types import (
 
 __all__ = [
     "FORCING_MENTION",
-    "MESSAGES",
+    "NEVER_PASSIVE",
     "PROFILES",
+    "RULES",
     "CheckMode",
     "Declaration",
     "DocumentKey",
@@ -34,19 +36,19 @@ __all__ = [
     "Item",
     "Lookup",
     "Message",
-    "MessageDef",
     "Outcome",
     "OutcomeCode",
     "Partner",
     "PartnerDocument",
     "PartnerLine",
     "PartnerUnavailable",
+    "Rule",
     "Stage",
     "decide",
     "is_valid_mrn",
     "make_mrn",
-    "message_def",
     "mrn_check_character",
     "profile_for",
+    "rule_for",
     "run_checks",
 ]

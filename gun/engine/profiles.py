@@ -13,11 +13,6 @@ from typing import Literal
 
 Partner = Literal["SEMAE", "TRACES", "CITES"]
 
-SHEET_FIELD_MESSAGES: Mapping[str, str] = MappingProxyType(
-    {"line_number": "F031", "quantity": "F045", "unit": "F042"}
-)
-"""Imputation-sheet field -> the message raised when a required one is empty (GUN_RULES §3)."""
-
 
 @dataclass(frozen=True)
 class DocumentProfile:

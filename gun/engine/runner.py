@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from gun.engine import checks
+from gun.engine import rules
 from gun.engine.messages import Message
 from gun.engine.profiles import PROFILES, DocumentProfile, profile_for
 from gun.engine.types import (
@@ -132,7 +132,7 @@ def run_checks(
         if (profile := profile_for(document.code)) is not None
     ]
     well_formed = [
-        o for o in occurrences if not checks.reference_malformed(o.profile, o.document.reference)
+        o for o in occurrences if not rules.reference_malformed(o.profile, o.document.reference)
     ]
     answers = _look_up(well_formed, lookup)
 
@@ -141,7 +141,7 @@ def run_checks(
     exceeded: set[DocumentKey] = set()
     for occurrence in occurrences:
         profile, sheet = occurrence.profile, occurrence.document.imputation
-        if checks.reference_malformed(profile, occurrence.document.reference):
+        if rules.reference_malformed(profile, occurrence.document.reference):
             out.document("F001", occurrence)
             continue
         partner_answer = answers[profile.partner]
@@ -154,27 +154,27 @@ def run_checks(
                 out.document("F001", occurrence)
                 continue
 
-        if checks.sheet_missing(profile, sheet):
+        if rules.sheet_missing(profile, sheet):
             out.document("F041", occurrence)
         elif profile.sheet_required and sheet is not None:
-            for code, sheet_check in checks.SHEET_CHECKS:
-                if code in profile.checks and sheet_check(profile, sheet):
-                    out.document(code, occurrence)
+            for rule in rules.SHEET_RULES:
+                if rule.code in profile.checks and rule.sheet_check(profile, sheet):  # type: ignore[misc]
+                    out.document(rule.code, occurrence)
 
         if partner_document is None:
             continue
-        context = checks.DocumentContext(
+        context = rules.DocumentContext(
             declaration=declaration, item=occurrence.item, partner_document=partner_document
         )
-        for code, partner_check in checks.PARTNER_CHECKS:
-            if code in profile.checks and partner_check(context):
-                out.document(code, occurrence)
+        for rule in rules.DOCUMENT_RULES:
+            if rule.code in profile.checks and rule.document_check(context):  # type: ignore[misc]
+                out.document(rule.code, occurrence)
 
         if "F033" in profile.checks and sheet is not None and sheet.quantity is not None:
             key = occurrence.key
             running_totals[key] += sheet.quantity
-            available = checks.document_available(partner_document)
-            if key in exceeded or checks.quantity_exceeds(running_totals[key], available):
+            available = rules.document_available(partner_document)
+            if key in exceeded or rules.quantity_exceeds(running_totals[key], available):
                 exceeded.add(key)  # GUN_RULES §3: flag this sheet and every later one
                 out.document("F033", occurrence)
 
@@ -189,13 +189,13 @@ def _check_net_mass(item: Item, out: _Collector) -> None:
     profiles: dict[str, DocumentProfile] = {}
     for document in item.documents:
         profile = profile_for(document.code)
-        quantity = checks.net_mass_quantity(document.imputation)
+        quantity = rules.net_mass_quantity(document.imputation)
         if profile is None or "F048" not in profile.checks or quantity is None:
             continue
         quantities.setdefault(profile.code, []).append(quantity)
         profiles[profile.code] = profile
     for code, values in quantities.items():
-        if checks.net_mass_inconsistent(item.net_mass_kg, values):
+        if rules.net_mass_inconsistent(item.net_mass_kg, values):
             out.item("F048", item, profiles[code])
 
 

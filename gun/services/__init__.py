@@ -9,6 +9,14 @@ BorderControlPost or None), ``items``: [{``item_number``, ``commodity_code``,
 ``net_mass_kg``}}]}].
 """
 
+from gun.errors import (
+    GunBusy,
+    GunConflict,
+    GunError,
+    GunForbidden,
+    GunInvalid,
+    StatusConflict,
+)
 from gun.services.controls import check_mode_set, control_decide, partner_link_set
 from gun.services.declarations import (
     GunResult,
@@ -18,14 +26,6 @@ from gun.services.declarations import (
     declaration_release,
     declaration_replace,
     declaration_validate,
-)
-from gun.services.errors import (
-    GunBusy,
-    GunConflict,
-    GunError,
-    GunForbidden,
-    GunInvalid,
-    StatusConflict,
 )
 from gun.services.mandates import mandate_grant, mandate_require, mandate_revoke
 from gun.services.partner_documents import partner_document_publish

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from gun import tracking_link
-from gun.engine import profile_for
+from gun.engine import NEVER_PASSIVE, profile_for
+from gun.errors import GunConflict, GunInvalid, StatusConflict
 from gun.models import (
     AdapterKind,
     CheckMode,
@@ -21,11 +22,8 @@ from gun.models import (
     GunPartner,
     PartnerLink,
 )
-from gun.services.declarations import _bump, _lock_declaration, who
-from gun.services.errors import GunConflict, GunInvalid, StatusConflict
-
-# GUN_RULES §5: the ledger's invariant relies on these checks; they are never passive.
-NEVER_PASSIVE = frozenset({"F022", "F033"})
+from gun.services.declarations import declaration_row_lock, declaration_status_update, who
+from gun.signals import declaration_changed_send
 
 
 def control_decide(
@@ -38,7 +36,7 @@ def control_decide(
     if decision not in (ControlDecision.JUSTIFIED, ControlDecision.UNJUSTIFIED):
         raise GunInvalid("decision", "invalid_choice", "Decide justified or unjustified.")
     with transaction.atomic():
-        current = _lock_declaration(declaration.pk)
+        current = declaration_row_lock(declaration.pk)
         if current.status != DeclarationStatus.VALIDATED:
             raise StatusConflict(current.status, "controlled")
         if current.control_status != ControlStatus.OPEN:
@@ -51,7 +49,9 @@ def control_decide(
         control.agent = agent if getattr(agent, "pk", None) else None
         control.decided_at = timezone.now()
         control.save()
-        _bump(current, old_status=DeclarationStatus.VALIDATED, control_status=decision)
+        declaration_status_update(
+            current, old_status=DeclarationStatus.VALIDATED, control_status=decision
+        )
         tracking_link.declaration_event(
             declaration=current,
             kind="declaration_controlled",
@@ -64,6 +64,7 @@ def control_decide(
                 "agent": who(agent),
             },
         )
+        declaration_changed_send(declaration=current, action="control_decided")
     return control
 
 

@@ -16,28 +16,26 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connection, transaction
-from django.db.models import Model
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from gun import ledger, tracking_link
-from gun.engine import DocumentKey, make_mrn
+from gun import ledger, sql, tracking_link
+from gun.engine import make_mrn
+from gun.errors import GunBusy, GunConflict, StatusConflict
+from gun.fields import sheet_columns
 from gun.models import (
     Control,
     ControlStatus,
     Declaration,
     DeclarationItem,
     DeclarationStatus,
-    GunMessage,
     GunRun,
     ItemDocument,
     LedgerEntry,
     LedgerPhase,
-    PartnerDocument,
-    PartnerDocumentLine,
 )
-from gun.selectors import DECLARATION_NAMES, declaration_content
-from gun.services.errors import GunBusy, GunConflict, StatusConflict
+from gun.selectors import declaration_content
 from gun.services.mandates import mandate_require
 from gun.services.runs import (
     GunCheck,
@@ -49,14 +47,12 @@ from gun.services.runs import (
     gun_check,
     messages_payload,
     run_record,
+    run_rows,
 )
-from sesame.models import BorderControlPost
-from sesame.prepared import Prepared, db_type, named
+from gun.signals import declaration_changed_send
 
-LOCK_TIMEOUT_MS = 2000
 LOCK_ATTEMPTS = 4
 RETRYABLE_SQLSTATES = {"55P03", "40P01"}  # lock_not_available, deadlock_detected
-LOCK_TIMEOUT_SQL = f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"
 
 T = TypeVar("T")
 
@@ -72,7 +68,7 @@ class GunResult:
     declaration: Declaration
     run: GunRun
     content: list[dict[str, Any]] | None = None
-    messages: list[GunMessage] | None = None
+    messages: list[Any] | None = None
 
     @property
     def rejected(self) -> bool:
@@ -94,21 +90,22 @@ def who(by: Any) -> str:
 def _locked(fn: Callable[[], T], *, set_timeout: bool = True) -> T:
     """Run ``fn`` in a transaction with a lock time-out; retry on lock time-out or deadlock.
 
-    ``set_timeout=False``: ``fn`` sends ``LOCK_TIMEOUT_SQL`` itself with its first statement
-    (one round trip less)."""
+    ``set_timeout=False``: ``fn`` sets the time-out itself with its first statement (one round
+    trip less). A balance refused by the database (``sql.BALANCE_CONSTRAINTS``, by constraint
+    name) is 409 ``balance_exceeded``."""
     for attempt in range(LOCK_ATTEMPTS):
         try:
             with transaction.atomic():
                 if set_timeout:
                     with connection.cursor() as cursor:
-                        cursor.execute(LOCK_TIMEOUT_SQL)
+                        cursor.execute(sql.LOCK_TIMEOUT_SQL)
                 return fn()
         except OperationalError as exc:
             if getattr(exc.__cause__, "pgcode", None) not in RETRYABLE_SQLSTATES:
                 raise
             time.sleep(0.05 * (2**attempt) * (0.5 + random.random()))  # noqa: S311
         except IntegrityError as exc:
-            if "gun_line_" in str(exc) or "gun_reservation_" in str(exc):
+            if sql.constraint_name(exc) in sql.BALANCE_CONSTRAINTS:
                 # GUN_RULES §5: the database refused a balance the locks should have protected.
                 raise GunConflict(
                     "balance_exceeded", "The document's balance does not cover this."
@@ -117,7 +114,9 @@ def _locked(fn: Callable[[], T], *, set_timeout: bool = True) -> T:
     raise GunBusy()
 
 
-def _lock_declaration(pk: Any) -> Declaration:
+def declaration_row_lock(pk: Any) -> Declaration:
+    """The declaration row ``FOR UPDATE`` (its company and post with it), in the caller's
+    transaction: the first lock of every use case that changes a declaration."""
     return (
         Declaration.objects.select_for_update(of=("self",))
         .select_related("company", "post")
@@ -141,10 +140,6 @@ def _store_items(declaration: Declaration, data: Mapping[str, Any]) -> None:
     documents = []
     for row, item in zip(items, data["items"], strict=True):
         for position, document in enumerate(item.get("documents", [])):
-            sheet = document.get("imputation")
-            values = {f"imputation_{k}": v for k, v in (sheet or {}).items()}
-            if "imputation_line" in values:
-                values["imputation_line_number"] = values.pop("imputation_line")
             documents.append(
                 ItemDocument(
                     item=row,
@@ -152,8 +147,7 @@ def _store_items(declaration: Declaration, data: Mapping[str, Any]) -> None:
                     code=document["code"],
                     reference=document["reference"],
                     date=document.get("date"),
-                    has_imputation=sheet is not None,
-                    **values,
+                    **sheet_columns(document.get("imputation")),
                 )
             )
     ItemDocument.objects.bulk_create(documents)
@@ -207,7 +201,7 @@ def _propagate_after_commit(entries: list[LedgerEntry], remote: set[str]) -> Non
     from gun.tasks import propagate_partner
 
     for partner in partners:
-        transaction.on_commit(lambda p=partner: propagate_partner.delay(p))
+        transaction.on_commit(functools.partial(propagate_partner.delay, partner))
 
 
 def _plan(
@@ -227,132 +221,23 @@ def _plan(
         unknown=lookup.unknown,
         unavailable_partners=lookup.unavailable,
         own=own,
+        remote_documents=lookup.remote_documents(),
     )
 
 
-def _validation_lock(
-    pk: Any, keys: set[DocumentKey], *, lock: bool = True
-) -> tuple[Declaration | None, int, int, ledger.LockedDocuments]:
-    """One round trip: the lock time-out, then the declaration row ``FOR UPDATE`` with its
-    post, a fresh MRN serial (a rejected run leaves a gap in the serials, as a rolled-back
-    transaction does) and the id of the run about to be recorded; then the partner documents
-    named by ``keys`` and their lines, locked in id order after the declaration, as
-    ``ledger.documents_lock`` does (``lock=False``: read without locking them, only for the
-    test that shows the race)."""
-    statement = _validation_lock_statement(lock)
-    with connection.cursor() as cursor:
-        cursor.execute(f"{LOCK_TIMEOUT_SQL}; {statement.ensure()}", [pk, *ledger.key_arrays(keys)])
-        rows = cursor.fetchall()
-    width = len(DECLARATION_NAMES) + len(_POST_NAMES) + 2
-    locked = ledger.locked_from_rows(rows, offset=width)
-    head = next((row for row in rows if row[0] is not None), None)
-    if head is None:
-        return None, 0, 0, locked
-    declaration_width = len(DECLARATION_NAMES)
-    current = Declaration.from_db(DEFAULT_DB_ALIAS, DECLARATION_NAMES, head[:declaration_width])
-    post = head[declaration_width : declaration_width + len(_POST_NAMES)]
-    current.post = (
-        None
-        if current.post_id is None
-        else BorderControlPost.from_db(DEFAULT_DB_ALIAS, _POST_NAMES, post)
-    )
-    return current, head[width - 2], head[width - 1], locked
-
-
-_POST_FIELDS = BorderControlPost._meta.concrete_fields
-_POST_NAMES = [f.attname for f in _POST_FIELDS]
-
-
-@functools.cache
-def _validation_lock_statement(lock: bool) -> Prepared:
-    declaration_fields = Declaration._meta.concrete_fields
-    declaration_columns = ", ".join(f"x.{f.column}" for f in declaration_fields)
-    post_columns = ", ".join(f"p.{f.column} AS post_{f.column}" for f in _POST_FIELDS)
-    head_nulls = (
-        "".join(f"NULL::{db_type(f)}, " for f in (*declaration_fields, *_POST_FIELDS))
-        + "NULL::bigint, NULL::bigint, "
-    )
-    documents_nulls = ", ".join(
-        f"NULL::{db_type(f)}"
-        for f in (
-            *PartnerDocument._meta.concrete_fields,
-            *PartnerDocumentLine._meta.concrete_fields,
-        )
-    )
-    documents_cte, documents_branches = ledger.documents_lock_sql(
-        codes="$2", references="$3", lock=lock, lead=head_nulls
-    )
-    body = (
-        f"WITH head AS MATERIALIZED (SELECT {declaration_columns}, {post_columns}, "  # noqa: S608
-        f"nextval('gun_mrn_serial') AS mrn_serial, {ledger.next_id_sql(GunRun)} AS run_id "
-        f"FROM {Declaration._meta.db_table} x "
-        f"LEFT JOIN {BorderControlPost._meta.db_table} p ON p.id = x.post_id "
-        f"WHERE x.id = $1 FOR UPDATE OF x), {documents_cte} "
-        # The branches run in order: the declaration is locked first, then its documents.
-        f"SELECT head.*, {documents_nulls} FROM head UNION ALL {documents_branches}"
-    )
-    return named(
-        "gun_validation_lock" if lock else "gun_validation_read",
-        body,
-        ["uuid", "text[]", "text[]"],
-    )
-
-
-def _bump(
-    declaration: Declaration,
-    *,
-    old_status: str,
-    batch: ledger.Batch | None = None,
-    **changes: Any,
-) -> None:
-    """Conditional update: the declaration must still be in ``old_status``, else 409.
-
-    ``batch``: the update joins the caller's batch; the declaration (already changed in
-    memory) is checked once the batch is sent."""
+def declaration_status_update(declaration: Declaration, *, old_status: str, **changes: Any) -> None:
+    """Conditional update: the declaration must still be in ``old_status``, else 409; the
+    version moves by one (the audit trigger fires as for any update)."""
     changes.setdefault("updated_at", timezone.now())
-    # One prepared UPDATE per set of fields (no query compilation nor planning); the audit
-    # trigger fires as for .update().
-    meta = Declaration._meta
-    params = []
-    for name, value in changes.items():
-        field = meta.get_field(name)
-        if field.is_relation and isinstance(value, Model):
-            value = value.pk
-        params.append(field.get_db_prep_save(value, connection=connection))
-    sql = _bump_statement(tuple(changes)).ensure()
-    params += [declaration.pk, old_status]
-
-    def conflict() -> None:
+    updated = Declaration.objects.filter(pk=declaration.pk, status=old_status).update(
+        version=F("version") + 1, **changes
+    )
+    if updated != 1:
         current = Declaration.objects.filter(pk=declaration.pk).values_list("status", flat=True)
         raise StatusConflict(next(iter(current), old_status), "changed concurrently")
-
-    if batch is not None:
-        batch.add(sql, params)
-        version_sql = f"(SELECT version FROM {meta.db_table} WHERE id = %s)"  # noqa: S608
-        index = batch.check(version_sql, [declaration.pk])
-        expected = declaration.version + 1
-        batch.after.append(lambda answer: None if answer[index] == expected else conflict())
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
-            updated = cursor.rowcount
-        if updated != 1:
-            conflict()
     for name, value in changes.items():
         setattr(declaration, name, value)
     declaration.version += 1
-
-
-@functools.cache
-def _bump_statement(names: tuple[str, ...]) -> Prepared:
-    meta = Declaration._meta
-    fields = [meta.get_field(name) for name in names]
-    sets = ", ".join(f'"{f.column}" = ${n}' for n, f in enumerate(fields, start=1))
-    body = (
-        f'UPDATE "{meta.db_table}" SET version = version + 1, {sets} '  # noqa: S608
-        f"WHERE id = ${len(fields) + 1} AND status = ${len(fields) + 2}"
-    )
-    return named("gun_declaration_bump", body, [*(db_type(f) for f in fields), "uuid", "text"])
 
 
 # --- anticipation ----------------------------------------------------------------------------
@@ -376,6 +261,7 @@ def declaration_register(*, company: Any, data: Mapping[str, Any], by: Any) -> G
         run = run_record(declaration=declaration, check=check, by=who(by))
         declaration.save(update_fields=["last_run"])
         _event(declaration, "declaration_lodged", run, _run_payload(declaration, check))
+        declaration_changed_send(declaration=declaration, action="anticipated")
     return GunResult(declaration, run)
 
 
@@ -395,7 +281,7 @@ def declaration_replace(*, declaration: Declaration, data: Mapping[str, Any], by
     lookup = PartnerLookup.for_declaration(engine_declaration, declaration.pk, scope)
     lookup.prefetch_remote(engine_declaration)
     with transaction.atomic():
-        locked = _lock_declaration(declaration.pk)
+        locked = declaration_row_lock(declaration.pk)
         if locked.status != DeclarationStatus.ANTICIPATED:
             raise StatusConflict(locked.status, "replaced")
         _apply_header(locked, data)
@@ -406,6 +292,7 @@ def declaration_replace(*, declaration: Declaration, data: Mapping[str, Any], by
         run = run_record(declaration=locked, check=check, by=who(by))
         locked.save(update_fields=["last_run"])
         _event(locked, "declaration_lodged", run, _run_payload(locked, check))
+        declaration_changed_send(declaration=locked, action="replaced")
     return GunResult(locked, run)
 
 
@@ -413,12 +300,7 @@ def declaration_replace(*, declaration: Declaration, data: Mapping[str, Any], by
 
 
 def declaration_validate(
-    *,
-    declaration: Declaration,
-    by: Any,
-    content: list[dict[str, Any]] | None = None,
-    lock: bool = True,
-    after_check: Callable[[], None] | None = None,
+    *, declaration: Declaration, by: Any, content: list[dict[str, Any]] | None = None
 ) -> GunResult:
     """Run the validation checks; when accepted (with or without control, GUN_RULES §4) reserve
     the documents (§5) and assign a unique MRN, all in one transaction.
@@ -427,16 +309,14 @@ def declaration_validate(
     for the last kilograms exactly one wins and the other is rejected with F033; balances never
     go negative nor above the initial quantity (database CHECKs). A rejected run leaves the
     declaration anticipated with its run recorded. 409 ``status_<status>`` unless anticipated;
-    409 ``busy`` when the documents stay locked.
+    409 ``busy`` when the documents stay locked; 403 ``no_mandate`` before any check.
 
     ``content``: the declaration's items as ``selectors.declaration_content``, when the caller
-    read them with the row (``selectors.declaration_with_content``). The transaction costs four
-    round trips whatever the number of items and documents: the declaration's lock (with the
-    lock time-out, the MRN serial and the run's id), the documents' lock, one batch of every
-    write (run, messages, ledger entries, balances, reservations, control, declaration, and
-    whether a consignment links the declaration), and the commit.
-
-    ``lock=False`` and ``after_check`` exist only for the test proving the race without locks.
+    read them with the row (``selectors.declaration_with_content``). The transaction goes
+    through the validation store (``gun.sql``): the lock (declaration, MRN serial, run id,
+    documents) and the writes (run, messages, ledger entries, balances, reservations, control,
+    declaration, and whether a consignment links it) are one round trip each, whatever the
+    number of items and documents, then the commit.
     """
     # The content is read once, before any lock (remote partners are asked now, GUN_RULES §6),
     # and reused under the lock unless a replacement committed in between (version changed).
@@ -456,16 +336,15 @@ def declaration_validate(
     lookup.prefetch_remote(engine_declaration)
     modes = check_modes()
     actor = who(by)
+    store = sql.validation_store()
 
     def attempt() -> tuple[GunResult, list[LedgerEntry]]:
         nonlocal content, engine_declaration
-        current, serial, run_id, locked = _validation_lock(
-            declaration.pk, ledger.declaration_keys(engine_declaration), lock=lock
-        )
+        lock = store.lock(declaration.pk, ledger.declaration_keys(engine_declaration))
+        current, locked = lock.declaration, lock.documents
         if current is None:
             raise Declaration.DoesNotExist
-        if "company" in declaration._state.fields_cache:
-            current.company = declaration.company  # the same row: a company never changes
+        current.company = company  # the same row: a company never changes
         if current.status != DeclarationStatus.ANTICIPATED:
             raise StatusConflict(current.status, "validated")
         if current.version != seen_version:
@@ -482,58 +361,55 @@ def declaration_validate(
                 content=content,
             )
             lookup.add_partners(engine_declaration)
-            locked = ledger.documents_lock(ledger.declaration_keys(engine_declaration), lock=lock)
+            locked = store.lock_documents(ledger.declaration_keys(engine_declaration))
         lookup.unknown.clear()
         # Only a validated declaration holds reservations: nothing of its own is available.
         lookup.use_locked(locked, own={})
         check = gun_check(
             declaration=engine_declaration, lookup=lookup, stage="validation", modes=modes
         )
-        if after_check is not None:
-            after_check()
-        batch = ledger.Batch()
-        run, messages = run_record(
-            declaration=current,
-            check=check,
-            by=actor,
-            with_messages=True,
-            batch=batch,
-            run_id=run_id,
-        )
-        entries: list[LedgerEntry] = []
-        if check.outcome.rejected:
-            kind = "declaration_rejected"
-            _bump(current, old_status=DeclarationStatus.ANTICIPATED, last_run=run, batch=batch)
-        else:
-            kind = "declaration_validated"
+        run, messages = run_rows(declaration=current, check=check, by=actor, run_id=lock.run_id)
+        changes: dict[str, Any] = {"last_run": run, "updated_at": timezone.now()}
+        plan = None
+        control = check.outcome.control_required
+        if not check.outcome.rejected:
             movements = _plan(engine_declaration, current, locked, lookup, own={})
-            entries = ledger.ledger_reserve(
+            plan = ledger.reservation_writes(
                 declaration=current,
                 movements=movements,
                 who=actor,
                 operation=f"v{current.version}",
                 remote_partners=lookup.remote_partners,
-                first=True,
-                batch=batch,
             )
-            control = check.outcome.control_required
-            now = timezone.now()
-            _bump(
-                current,
-                old_status=DeclarationStatus.ANTICIPATED,
-                batch=batch,
+            now = changes["updated_at"]
+            changes.update(
                 status=DeclarationStatus.VALIDATED,
-                mrn=make_mrn(year=now.year, serial=f"{serial:012d}"),
+                mrn=make_mrn(year=now.year, serial=f"{lock.mrn_serial:012d}"),
                 validated_at=now,
                 control_required=control,
                 control_status=ControlStatus.OPEN if control else ControlStatus.NONE,
-                last_run=run,
             )
-            if control:
-                batch.add(*ledger.insert_sql(Control, [Control(declaration=current, run=run)]))
-        linked = batch.check(*tracking_link.links_sql(declaration=current))
-        answer = batch.run()
-        _event(current, kind, run, lambda: _run_payload(current, check), linked=answer[linked])
+        for name, value in changes.items():
+            setattr(current, name, value)  # what the writes will make of it
+        linked = store.write(
+            sql.ValidationWrite(
+                declaration=current,
+                run=run,
+                messages=messages,
+                changes=changes,
+                reservations=plan,
+                control=control and not check.outcome.rejected,
+                links_sql=tracking_link.links_sql(declaration=current),
+            )
+        )
+        current.version += 1
+        rejected = check.outcome.rejected
+        kind = "declaration_rejected" if rejected else "declaration_validated"
+        _event(current, kind, run, lambda: _run_payload(current, check), linked=linked)
+        declaration_changed_send(
+            declaration=current, action="rejected" if rejected else "validated"
+        )
+        entries = [] if plan is None else plan.remote_entries(lookup.remote_partners)
         return GunResult(current, run, content, messages), entries
 
     result, entries = _locked(attempt, set_timeout=False)
@@ -571,7 +447,7 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
     actor = who(by)
 
     def attempt() -> tuple[GunResult, list[LedgerEntry]]:
-        current = _lock_declaration(declaration.pk)
+        current = declaration_row_lock(declaration.pk)
         if current.status != DeclarationStatus.VALIDATED:
             raise StatusConflict(current.status, "rectified")
         previous = ledger.open_reservations(declaration=current)
@@ -585,8 +461,9 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
         check = gun_check(declaration=engine_declaration, lookup=lookup, stage="rectification")
         run = run_record(declaration=current, check=check, by=actor)
         if check.outcome.rejected:
-            _bump(current, old_status=DeclarationStatus.VALIDATED, last_run=run)
+            declaration_status_update(current, old_status=DeclarationStatus.VALIDATED, last_run=run)
             _event(current, "declaration_rejected", run, _run_payload(current, check))
+            declaration_changed_send(declaration=current, action="rejected")
             return GunResult(current, run), []
         operation = f"v{current.version}"
         closed = ledger.ledger_close(
@@ -613,8 +490,9 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
         changes: dict[str, Any] = {"last_run": run}
         if current.control_status == ControlStatus.UNJUSTIFIED:
             changes["rectified_after_control"] = True
-        _bump(current, old_status=DeclarationStatus.VALIDATED, **changes)
+        declaration_status_update(current, old_status=DeclarationStatus.VALIDATED, **changes)
         _event(current, "declaration_validated", run, _run_payload(current, check))
+        declaration_changed_send(declaration=current, action="rectified")
         return GunResult(current, run), closed + reserved
 
     result, entries = _locked(attempt)
@@ -653,7 +531,7 @@ def declaration_cancel(*, declaration: Declaration, by: Any) -> Declaration:
     actor = who(by)
 
     def attempt() -> Declaration:
-        current = _lock_declaration(declaration.pk)
+        current = declaration_row_lock(declaration.pk)
         if current.status not in (DeclarationStatus.ANTICIPATED, DeclarationStatus.VALIDATED):
             raise StatusConflict(current.status, "cancelled")
         old = current.status
@@ -668,7 +546,8 @@ def declaration_cancel(*, declaration: Declaration, by: Any) -> Declaration:
                 decision="unjustified", decided_at=timezone.now(), comment="cancelled"
             )
             changes["control_status"] = ControlStatus.UNJUSTIFIED
-        _bump(current, old_status=old, **changes)
+        declaration_status_update(current, old_status=old, **changes)
+        declaration_changed_send(declaration=current, action="cancelled")
         return current
 
     return _locked(attempt)
@@ -684,7 +563,7 @@ def declaration_release(*, declaration: Declaration, by: Any) -> Declaration:
     actor = who(by)
 
     def attempt() -> Declaration:
-        current = _lock_declaration(declaration.pk)
+        current = declaration_row_lock(declaration.pk)
         if current.status != DeclarationStatus.VALIDATED:
             raise StatusConflict(current.status, "released")
         if current.release_blocked:
@@ -694,7 +573,7 @@ def declaration_release(*, declaration: Declaration, by: Any) -> Declaration:
                 control_status=current.control_status,
             )
         _close_all(current, phase=LedgerPhase.IMPUTE, actor=actor)
-        _bump(
+        declaration_status_update(
             current,
             old_status=DeclarationStatus.VALIDATED,
             status=DeclarationStatus.RELEASED,
@@ -706,6 +585,7 @@ def declaration_release(*, declaration: Declaration, by: Any) -> Declaration:
             None,
             {"declaration_id": str(current.pk), "mrn": current.mrn, "by": actor},
         )
+        declaration_changed_send(declaration=current, action="released")
         return current
 
     return _locked(attempt)

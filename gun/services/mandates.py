@@ -14,9 +14,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from gun.errors import GunConflict, GunForbidden, GunInvalid
 from gun.models import Mandate, MandateKind
 from gun.selectors import mandate_grantor_eoris
-from gun.services.errors import GunConflict, GunForbidden, GunInvalid
 
 
 def _who(by: Any) -> str:

@@ -8,8 +8,8 @@ from typing import Any
 from django.db import transaction
 
 from gun.engine import profile_for
+from gun.errors import GunConflict, GunForbidden, GunInvalid
 from gun.models import PartnerDocument, PartnerDocumentLine
-from gun.services.errors import GunConflict, GunForbidden, GunInvalid
 
 LINE_FIELDS = ("commodity_code", "origin_country", "quantity", "unit")
 
@@ -75,16 +75,17 @@ def partner_document_publish(
                     )
                 line.delete()
                 changed = True
-        new_lines = []
+        new_lines: list[PartnerDocumentLine] = []
         for number, values in sorted(incoming.items()):
-            line = lines.get(number)
-            if line is None:
+            existing = lines.get(number)
+            if existing is None:
                 new_lines.append(
                     PartnerDocumentLine(
                         document=document, line=number, **{f: values[f] for f in LINE_FIELDS}
                     )
                 )
                 continue
+            line = existing
             if values["quantity"] < line.reserved + line.imputed:
                 raise GunConflict(
                     "quantity_below_used",

@@ -12,22 +12,9 @@ from gun import engine
 from gun.adapters import Adapter, adapters_for
 from gun.adapters.local import lookup_in_rows
 from gun.engine import DocumentKey, PartnerDocument, PartnerUnavailable, profile_for
-from gun.ledger import Batch, LockedDocuments, insert_rows, insert_sql, mark_saved
+from gun.fields import HAS_SHEET, sheet_engine_values
+from gun.ledger import LockedDocuments
 from gun.models import CheckMode, Declaration, GunMessage, GunRun
-
-IMPUTATION_FIELDS = {
-    # payload key -> engine field
-    "line": "line_number",
-    "product_reference": "product_reference",
-    "trade_name": "trade_name",
-    "quantity": "quantity",
-    "unit": "unit",
-    "provisional_weight": "provisional_weight",
-    "weight_unit": "weight_unit",
-    "amount": "amount",
-    "currency": "currency",
-    "net_mass_kg": "net_mass_kg",
-}
 
 
 def engine_declaration_from_data(data: Mapping[str, Any]) -> engine.Declaration:
@@ -39,9 +26,7 @@ def engine_declaration_from_data(data: Mapping[str, Any]) -> engine.Declaration:
             sheet = document.get("imputation")
             imputation = None
             if sheet is not None:
-                imputation = engine.Imputation(
-                    **{IMPUTATION_FIELDS[k]: v for k, v in sheet.items() if k in IMPUTATION_FIELDS}
-                )
+                imputation = engine.Imputation(**sheet_engine_values(sheet, by="name"))
             documents.append(
                 engine.DocumentRef(
                     code=document["code"],
@@ -75,19 +60,8 @@ def engine_declaration_from_content(
         documents = []
         for d in item["documents"]:
             imputation = None
-            if d["has_imputation"]:
-                imputation = engine.Imputation(
-                    line_number=d["imputation_line_number"],
-                    product_reference=d["imputation_product_reference"],
-                    trade_name=d["imputation_trade_name"],
-                    quantity=d["imputation_quantity"],
-                    unit=d["imputation_unit"],
-                    provisional_weight=d["imputation_provisional_weight"],
-                    weight_unit=d["imputation_weight_unit"],
-                    amount=d["imputation_amount"],
-                    currency=d["imputation_currency"],
-                    net_mass_kg=d["imputation_net_mass_kg"],
-                )
+            if d[HAS_SHEET]:
+                imputation = engine.Imputation(**sheet_engine_values(d, by="column"))
             documents.append(
                 engine.DocumentRef(
                     code=d["code"], reference=d["reference"], date=d["date"], imputation=imputation
@@ -217,6 +191,17 @@ class PartnerLookup:
         self.locked = locked
         self.own = own
 
+    def remote_documents(self) -> dict[DocumentKey, PartnerDocument]:
+        """What the remote partners answered (documents out of scope left out)."""
+        found: dict[DocumentKey, PartnerDocument] = {}
+        for answer in self._remote.values():
+            if isinstance(answer, PartnerUnavailable):
+                continue
+            if self.scope is not None:
+                answer = self._in_scope(answer)
+            found.update({key: d for key, d in answer.items() if d is not None})
+        return found
+
     def prefetch_remote(self, declaration: engine.Declaration) -> None:
         for partner, keys in partner_keys(declaration).items():
             adapter = self.adapters[partner]
@@ -295,21 +280,11 @@ def gun_check(
     return GunCheck(messages=messages, outcome=outcome)
 
 
-def run_record(
-    *,
-    declaration: Declaration,
-    check: GunCheck,
-    by: str,
-    with_messages: bool = False,
-    batch: Batch | None = None,
-    run_id: int | None = None,
-) -> Any:
-    """Store the run and its messages in engine order (two inserts at most); it becomes the
-    declaration's last run. Returns the run, or (run, its messages) with ``with_messages``.
-
-    ``batch`` and ``run_id`` (taken beforehand from the runs' sequence): the inserts join the
-    caller's batch, sent later in the same round trip as its other writes (the messages then
-    have no primary key)."""
+def run_rows(
+    *, declaration: Declaration, check: GunCheck, by: str, run_id: int | None = None
+) -> tuple[GunRun, list[GunMessage]]:
+    """The run and its messages in engine order, not written yet; the run becomes the
+    declaration's last run. ``run_id``: taken beforehand from the runs' sequence."""
     run = GunRun(
         pk=run_id,
         declaration=declaration,
@@ -318,13 +293,6 @@ def run_record(
         control_required=check.outcome.control_required,
         by=by[:200],
     )
-    if batch is not None:
-        if run_id is None:
-            raise ValueError("a batched run needs its id")
-        batch.add(*insert_sql(GunRun, [run], with_pk=True))
-        mark_saved(run)
-    else:
-        insert_rows(GunRun, [run])
     messages = [
         GunMessage(
             run=run,
@@ -339,13 +307,17 @@ def run_record(
         )
         for order, m in enumerate(check.messages)
     ]
-    if batch is not None:
-        if messages:
-            batch.add(*insert_sql(GunMessage, messages))
-    else:
-        insert_rows(GunMessage, messages)
     declaration.last_run = run
-    return (run, messages) if with_messages else run
+    return run, messages
+
+
+def run_record(*, declaration: Declaration, check: GunCheck, by: str) -> GunRun:
+    """Store the run and its messages in engine order (two inserts); it becomes the
+    declaration's last run."""
+    run, messages = run_rows(declaration=declaration, check=check, by=by)
+    run.save(force_insert=True)
+    GunMessage.objects.bulk_create(messages)
+    return run
 
 
 def messages_payload(check: GunCheck) -> list[dict]:

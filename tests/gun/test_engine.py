@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from gun.engine import (
-    MESSAGES,
     PROFILES,
+    RULES,
     Declaration,
     DocumentKey,
     DocumentRef,
@@ -23,7 +23,7 @@ from gun.engine import (
     profile_for,
     run_checks,
 )
-from gun.engine.profiles import SHEET_FIELD_MESSAGES
+from gun.engine.rules import SHEET_FIELD_MESSAGES
 
 IMPORTER = "FR73282932000074"
 OTHER_IMPORTER = "FR55208131766522"
@@ -353,7 +353,7 @@ def test_each_rule_raises_its_message(
 
 def test_every_message_code_has_a_rule_row() -> None:
     raised = {code for row in RULE_ROWS for code, _, _ in row[3]}
-    assert raised == set(MESSAGES)
+    assert raised == set(RULES)
 
 
 def test_messages_name_item_document_and_reference() -> None:
@@ -731,14 +731,14 @@ RULE_BOOK_LABELS = {
 
 @pytest.mark.parametrize(("code", "label"), sorted(RULE_BOOK_LABELS.items()))
 def test_catalogue_label_is_the_rule_book_label(code: str, label: str) -> None:
-    definition = MESSAGES[code]
+    definition = RULES[code]
     assert definition.label_fr == label
     assert definition.label_en and definition.advice_fr and definition.advice_en
     assert definition.forceable is (code in {"T001", "F001", "F032"})
 
 
 def test_catalogue_holds_exactly_the_rule_book_codes() -> None:
-    assert set(MESSAGES) == set(RULE_BOOK_LABELS)
+    assert set(RULES) == set(RULE_BOOK_LABELS)
 
 
 def test_unknown_message_code_is_refused() -> None:

@@ -31,6 +31,8 @@ class FakePartner:
         self.applied: list[str] = []
         self.release = threading.Event()
         self.lock = threading.Lock()
+        self.bodies: list[dict] = []  # every movement received, as sent
+        self.documents: dict[str, dict] = {}  # more documents served: path part -> body
         partner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -64,6 +66,10 @@ class FakePartner:
             def do_GET(self) -> None:
                 if self._degraded():
                     return
+                for path, document in partner.documents.items():
+                    if f"/documents/{path}" in self.path:
+                        self._answer(200, document)
+                        return
                 if f"/documents/2413/{DI}" not in self.path:
                     self._answer(404, {})
                     return
@@ -93,6 +99,7 @@ class FakePartner:
                 key = body["idempotency_key"]
                 assert self.headers["Idempotency-Key"] == key
                 with partner.lock:
+                    partner.bodies.append(body)
                     partner.received.append(key)
                     if key not in partner.applied:
                         partner.applied.append(key)  # applied on receipt, before answering

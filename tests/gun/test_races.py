@@ -12,9 +12,11 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.test import override_settings
 
 from gun.models import Declaration, PartnerDocumentLine
 from gun.services import GunConflict, declaration_register, declaration_validate
+from gun.sql import PreparedStore
 from tests.gun.factories import di_doc, item, payload, publish_di, service_data
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,25 +80,30 @@ def test_twenty_validations_for_seven_kilograms_accept_exactly_seven(company):
     assert Declaration.objects.filter(status="validated").count() == 7
 
 
+class UnlockedStore(PreparedStore):
+    """The prepared store reading the documents without locking them, every racer waiting
+    for all the others to have checked before it writes."""
+
+    lock_rows = False
+    checked: threading.Barrier
+
+    def write(self, write):
+        self.checked.wait(timeout=30)  # everyone has read the balance before anyone writes
+        return super().write(write)
+
+
 def test_without_the_lock_the_check_is_oversold_and_only_the_database_stops_it(company):
     """Proof the race is real: every racer passes the quantity check before anyone writes;
     the CHECK constraint then refuses all but seven."""
     di = publish_di(holder=company.eori, quantity=BALANCE)
     declarations = _declarations(company, *[[di.reference]] * RACERS)
-    checked = threading.Barrier(RACERS)
-    passed = threading.local()
-
-    def after_check() -> None:
-        if not getattr(passed, "done", False):
-            passed.done = True
-            checked.wait(timeout=30)  # everyone has read the balance before anyone writes
+    UnlockedStore.checked = threading.Barrier(RACERS)
 
     def validate(declaration: Declaration) -> str:
-        return declaration_validate(
-            declaration=declaration, by="racer", lock=False, after_check=after_check
-        ).run.outcome
+        return declaration_validate(declaration=declaration, by="racer").run.outcome
 
-    outcomes = _race(declarations, validate)
+    with override_settings(GUN_VALIDATION_STORE="tests.gun.test_races.UnlockedStore"):
+        outcomes = _race(declarations, validate)
     # 20 accepted by the checks; the database let only 7 through.
     assert outcomes == {"accepted": 7, "balance_exceeded": 13}, outcomes
     line = PartnerDocumentLine.objects.get(document=di)
