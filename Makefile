@@ -39,6 +39,7 @@ test: setup
 	@REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 	@.venv/bin/ruff check .
 	@$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	@$(MAKE) --no-print-directory lint
 
 lint: setup
 	@.venv/bin/ruff check .
