@@ -254,3 +254,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {"sesame": {"level": env.str("LOG_LEVEL", default="INFO")}},
 }
+
+# --- Appointments -------------------------------------------------------------------------
+# How long a booking waits for a slot row another booking holds before answering 409 busy.
+APPOINTMENTS_LOCK_TIMEOUT_MS = env.int("APPOINTMENTS_LOCK_TIMEOUT_MS", default=5000)

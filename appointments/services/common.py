@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection
 from django.db.models import Q
 
@@ -17,7 +18,6 @@ from tracking.models import Consignment
 
 SIVEP_CATEGORIES = frozenset({"live_animals", "animal_products", "plants", "food_non_animal"})
 DGCCRF_CATEGORIES = frozenset({"fl_marketing", "organic"})
-LOCK_TIMEOUT = "5s"
 
 
 def settings_of(calendar: Calendar) -> schedule.Settings:
@@ -94,9 +94,11 @@ def customs_control_declaration(*, consignment: Consignment) -> Any:
 
 
 def lock_timeout() -> None:
-    """A slot row another transaction holds too long makes this one give up (409 busy)."""
+    """A slot row another transaction holds longer than APPOINTMENTS_LOCK_TIMEOUT_MS makes
+    this one give up (409 busy) rather than hang."""
+    milliseconds = int(getattr(settings, "APPOINTMENTS_LOCK_TIMEOUT_MS", 5000))
     with connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{milliseconds}ms"])
 
 
 def slots_lock(*, calendar_id: int, starts: list[datetime]) -> None:
