@@ -88,3 +88,12 @@ def consignment(company: Any, *, service: str = "SIVEP", **values: Any) -> Consi
 
 # A Monday with a normal week after it: 2026-11-30 (Tuesday 1 December ... no holiday).
 MONDAY = date(2026, 11, 30)
+
+
+# The notification tests' servers: a real local SMTP server and the fake Twilio.
+from tests.notifications.conftest import (  # noqa: E402, F401
+    _smtp_server,
+    _twilio_server,
+    fake_twilio,
+    smtp,
+)
