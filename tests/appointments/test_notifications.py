@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from icalendar import Calendar
 
+from appointments.errors import Conflict
 from appointments.models import WaitlistEntry
 from appointments.services import (
     appointment_book,
@@ -18,7 +19,6 @@ from appointments.services import (
     waitlist_sweep,
 )
 from appointments.signals import appointment_changed
-from appointments.errors import Conflict
 from notifications.models import Delivery, Notice
 from notifications.services import deliveries_send
 from tests.appointments.conftest import MONDAY, at, calendar, consignment
@@ -92,7 +92,7 @@ def test_a_missed_slot_tells_the_new_time_and_carries_both_ics(company, smtp):
         consignment=consignment(company), service="SIVEP", start=at(THURSDAY, 8)
     )
     appointment_miss(appointment=appointment, reason="ill", by="SIVEP")
-    message = [m for m in send_emails(smtp, admin.email) if "modifié" in str(m["Subject"])][0]
+    message = next(m for m in send_emails(smtp, admin.email) if "modifié" in str(m["Subject"]))
     calendars = ics_of(message)
     assert [str(c["METHOD"]) for c in calendars] == ["CANCEL", "REQUEST"]
     new = calendars[1].walk("VEVENT")[0]
