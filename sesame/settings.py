@@ -258,3 +258,11 @@ LOGGING = {
 # --- Appointments -------------------------------------------------------------------------
 # How long a booking waits for a slot row another booking holds before answering 409 busy.
 APPOINTMENTS_LOCK_TIMEOUT_MS = env.int("APPOINTMENTS_LOCK_TIMEOUT_MS", default=5000)
+CELERY_BEAT_SCHEDULE["appointments: reminders"] = {
+    "task": "appointments.reminders",
+    "schedule": 120.0,
+}
+CELERY_BEAT_SCHEDULE["appointments: waitlist expiries and offers"] = {
+    "task": "appointments.waitlist_sweep",
+    "schedule": 60.0,
+}

@@ -69,8 +69,9 @@ def test_operator_books_agent_completes_timeline_updates_live(front, browser, co
     row.locator(f"#check-{appointment.pk}-physical").check(force=True)
     row.locator(f"#result-{appointment.pk}-compliant").check(force=True)
     row.get_by_test_id("complete").click()
-    expect(desk.locator(f'[data-appointment="{appointment.pk}"]').get_by_test_id("status")
-           ).to_have_attribute("data-status", "completed")
+    expect(
+        desk.locator(f'[data-appointment="{appointment.pk}"]').get_by_test_id("status")
+    ).to_have_attribute("data-status", "completed")
 
     expect(timeline.locator('[data-step="physical_check"]')).to_have_attribute(
         "data-state", "done", timeout=5000
