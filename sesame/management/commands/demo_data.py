@@ -59,6 +59,9 @@ class Command(BaseCommand):
                 lines.append(f"  {role:9} {email:34} {name} ({eori})")
             operator = User.objects.get(email=f"operator@{slug}.example")
             _demo_activity.load(company=company, operator=operator, tag=slug.upper())
+            from appointments import demo as appointments_demo
+
+            appointments_demo.load(company=company, tag=slug.upper(), by=operator.email)
         for code, email, service, secret in AGENTS:
             post = BorderControlPost.objects.get(code=code)
             user = _user(email, "Agent", post.name)
@@ -82,7 +85,7 @@ class Command(BaseCommand):
                 company=Company.objects.get(eori=eori), name=f"{DEMO_KEY_NAME} {name}"
             )
             lines.append(f"  company {eori:17} Authorization: Api-Key {raw}")
-        for partner in ("SEMAE", "TRACES", "CITES", "DELTA", "SIVEP", "PORT"):
+        for partner in ("SEMAE", "TRACES", "CITES", "DELTA", "SIVEP", "PORT", "DGCCRF"):
             _key, raw = api_key_create(partner=partner, name=f"{DEMO_KEY_NAME} {partner}")
             lines.append(f"  partner {partner:17} Authorization: Api-Key {raw}")
         if not options.get("quiet"):
