@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -160,8 +160,13 @@ def _local(day: date, minutes: int) -> datetime | None:
 def day_slots(settings: Settings, day: date) -> list[SlotTime]:
     """Every slot the opening hours give on `day` (holidays and closures not applied): each
     interval's start, every slot_minutes, while start + length <= interval end (local time)."""
-    hours = hours_parse(settings.hours)
-    length = settings.slot_minutes
+    return list(_day_slots(settings.hours, settings.slot_minutes, day))
+
+
+@lru_cache(maxsize=8192)
+def _day_slots(hours_text: str, length: int, day: date) -> tuple[SlotTime, ...]:
+    """day_slots, kept per process: a 31-day availability asks for the same days again."""
+    hours = hours_parse(hours_text)
     slots = []
     for start, end in hours.days[day.weekday()]:
         minute = start
@@ -173,7 +178,7 @@ def day_slots(settings: Settings, day: date) -> list[SlotTime]:
                     finish = begin + timedelta(minutes=length)
                 slots.append(SlotTime(begin, finish))
             minute += length
-    return slots
+    return tuple(slots)
 
 
 def is_closed(slot: SlotTime, closures: Iterable[Period]) -> bool:

@@ -101,6 +101,11 @@ class Availability:
     free: int
 
 
+def calendar_by_code(*, post: str, service: str) -> Calendar | None:
+    """The calendar of a post named by its code, with the post: one query."""
+    return Calendar.objects.select_related("post").filter(post__code=post, service=service).first()
+
+
 def calendar_get(*, post: Any, service: str) -> Calendar | None:
     return Calendar.objects.select_related("post").filter(post=post, service=service).first()
 

@@ -11,7 +11,6 @@ from appointments.models import (
     WaitlistEntry,
 )
 from appointments.selectors import MAX_RANGE_DAYS
-from sesame.models import BorderControlPost
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -89,7 +88,7 @@ class AppointmentFilterSerializer(serializers.Serializer):
 
 
 class AvailabilityQuerySerializer(serializers.Serializer):
-    post = serializers.SlugRelatedField(slug_field="code", queryset=BorderControlPost.objects.all())
+    post = serializers.CharField(max_length=10)
     service = serializers.ChoiceField(Service.choices)
     to = serializers.DateField()
 

@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from appointments import schedule
 from appointments.errors import Conflict, Invalid, Refused
-from appointments.models import Appointment, AppointmentStatus, Calendar, Service, Slot
+from appointments.models import Appointment, AppointmentStatus, Calendar, Service
 from appointments.services import waitlist
 from appointments.services.common import (
-    calendar_for,
+    calendar_for_booking,
     changed,
     closures_between,
     lock_timeout,
@@ -52,14 +52,20 @@ def validate_phone(phone: str) -> str:
     return phone
 
 
-def slot_check(*, calendar: Calendar, start: datetime, now: datetime) -> schedule.SlotTime:
+def slot_check(
+    *, calendar: Calendar, start: datetime, now: datetime, may_be_closed: bool = True
+) -> schedule.SlotTime:
     """The slot starting at `start` if it can be booked now; else Refused (not_a_slot,
-    too_late, too_far)."""
-    closures = closures_between(
-        post_id=calendar.post_id,
-        service=calendar.service,
-        start=start - ONE_DAY,
-        end=start + ONE_DAY,
+    too_late, too_far). Closures are read unless the caller knows none touches the slot."""
+    closures = (
+        closures_between(
+            post_id=calendar.post_id,
+            service=calendar.service,
+            start=start - ONE_DAY,
+            end=start + ONE_DAY,
+        )
+        if may_be_closed
+        else []
     )
     code, slot = schedule.slot_refusal(settings_of(calendar), start, closures, now)
     if code:
@@ -91,15 +97,14 @@ def appointment_book(
     chosen = _containers(consignment, containers)
     phone = validate_phone(contact_phone)
     precondition_check(consignment=consignment, service=service)
-    calendar = calendar_for(post_id=consignment.post_id, service=service)
+    calendar, taken, may_be_closed, active = calendar_for_booking(
+        post_id=consignment.post_id, service=service, start=start, consignment_id=consignment.pk
+    )
     now = timezone.now()
-    slot = slot_check(calendar=calendar, start=start, now=now)
-    if Appointment.objects.filter(
-        consignment=consignment, service=service, status__in=["booked", "checked_in"]
-    ).exists():
+    slot = slot_check(calendar=calendar, start=start, now=now, may_be_closed=may_be_closed)
+    if active:
         raise Conflict("already_booked")
-    taken = Slot.objects.filter(calendar=calendar, start=slot.start).values_list("taken", flat=True)
-    if taken and taken[0] >= calendar.capacity:
+    if taken >= calendar.capacity:
         raise Conflict("slot_full")  # early answer; the trigger below is what guarantees it
     try:
         with transaction.atomic():
