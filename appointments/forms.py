@@ -1,7 +1,9 @@
+from datetime import date as date_type
 from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from appointments import schedule
@@ -115,6 +117,6 @@ class DayForm(forms.Form):
         label=_("Service"), choices=[("", _("All")), *Service.choices], required=False
     )
 
-    def day(self) -> date:
+    def day(self) -> date_type:
         value = self.cleaned_data.get("date") if self.is_valid() else None
-        return value or datetime.now(schedule.PARIS).date()
+        return value or timezone.localdate()

@@ -238,7 +238,7 @@ def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("appointments:detail", pk=pk)
     query = request.GET.copy()
     query["service"] = appointment.service
-    request.GET = query  # type: ignore[misc]
+    request.GET = query  # type: ignore[misc,assignment]
     form, week = _week(request, appointment.consignment)
     context = {
         "consignment": appointment.consignment,
@@ -333,7 +333,7 @@ def export(request: HttpRequest) -> HttpResponse:
             ]
 
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return csv_response(
+    return csv_response(  # type: ignore[return-value]
         filename=f"rendez-vous-{stamp}.csv",
         header=[
             _("Consignment"),

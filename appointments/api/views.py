@@ -34,6 +34,7 @@ from appointments.errors import AppointmentError, Invalid
 from appointments.models import Appointment, WaitlistEntry
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import HasApiKey, IsCompanyKey, request_company, request_partner
+from sesame.models import Company
 from tracking.selectors import consignments_for_company
 
 AUTHORITIES = tuple(selectors.AUTHORITY_SERVICES)
@@ -88,6 +89,13 @@ def _appointment(request: Request, pk: int) -> Appointment:
 def _by(request: Request) -> str:
     key = request.auth
     return getattr(key, "name", "") or request_partner(request)
+
+
+def _company(request: Request) -> Company:
+    """The caller's company: IsCompanyKey has refused every other key."""
+    company = request_company(request)
+    assert company is not None
+    return company
 
 
 def _data(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -229,9 +237,8 @@ class AppointmentListView(APIView):
     )
     def post(self, request: Request) -> Response:
         values = _data(BookSerializer, request)
-        company = request_company(request)
         consignment = get_object_or_404(
-            consignments_for_company(company=company), pk=values.pop("consignment")
+            consignments_for_company(company=_company(request)), pk=values.pop("consignment")
         )
         appointment = _call(
             lambda: services.appointment_book(consignment=consignment, by=_by(request), **values)
@@ -325,7 +332,9 @@ class AuthorityAction(APIView):
         return Response(AppointmentSerializer(fresh).data)
 
 
-AUTHORITY_OF = {service: partner for partner, service in selectors.AUTHORITY_SERVICES.items()}
+AUTHORITY_OF: dict[str, str] = {
+    str(service): partner for partner, service in selectors.AUTHORITY_SERVICES.items()
+}
 AUTHORITY_ERRORS = {
     200: AppointmentSerializer,
     403: ERRORS[403],
@@ -431,7 +440,7 @@ class WaitlistJoinView(APIView):
     def post(self, request: Request) -> Response:
         values = _data(WaitlistJoinSerializer, request)
         consignment = get_object_or_404(
-            consignments_for_company(company=request_company(request)), pk=values["consignment"]
+            consignments_for_company(company=_company(request)), pk=values["consignment"]
         )
         entry = _call(
             lambda: services.waitlist_join(
