@@ -141,9 +141,9 @@ def availability(
 
 def agenda(*, post: Any, day: date, service: str = "") -> QuerySet[Appointment]:
     """The post's appointments of a local day (all statuses), in time order."""
-    begin, _ = day_bounds(day)
+    begin, end = day_bounds(day)
     queryset = Appointment.objects.filter(
-        post=post, start__gte=begin, start__lt=begin + timedelta(days=1, hours=2)
+        post=post, start__gte=begin, start__lt=end
     ).select_related("consignment__company", "rebooked_as", "post")
     if service:
         queryset = queryset.filter(service=service)

@@ -44,8 +44,10 @@ def closures_between(
 
 
 def day_bounds(day: Any) -> tuple[datetime, datetime]:
+    """[local midnight of `day`, local midnight after it): 23, 24 or 25 hours."""
     begin = datetime.combine(day, datetime.min.time(), tzinfo=schedule.PARIS)
-    return begin, begin + timedelta(days=1, hours=1)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=schedule.PARIS)
+    return begin, end
 
 
 # The longest slot a calendar allows (Calendar's check constraint): a closure that could touch a

@@ -270,3 +270,96 @@ def test_query_counts_do_not_grow_with_appointments(api, company, company_key, c
         for hour in (9, 10, 14, 15):
             appointment_book(consignment=consignment(company), service="SIVEP", start=at(day, hour))
     assert counts() == first
+
+
+def test_waitlist_contract(api, company, company_key, other_company_key, clock):
+    calendar("SIVEP", capacity=1, hours="mon-fri 08:00-08:30")
+    client = api(company_key)
+    taken = book(client, consignment(company)).json()
+    lot = consignment(company)
+    body = {"consignment": lot.pk, "service": "SIVEP", "date": "2026-12-03"}
+    joined = client.post(f"{URL}waitlist/", body, format="json")
+    assert joined.status_code == 201, joined.content
+    entry = joined.json()
+    assert {k: entry[k] for k in ("consignment", "service", "date", "status", "offer")} == {
+        "consignment": lot.pk,
+        "service": "SIVEP",
+        "date": "2026-12-03",
+        "status": "waiting",
+        "offer": None,
+    }
+    again = client.post(f"{URL}waitlist/", body, format="json")
+    assert (again.status_code, again.json()["code"]) == (409, "already_waiting")
+    for bad, code in (
+        ({"date": "2026-11-01"}, "too_late"),
+        ({"date": "2026-12-05"}, "not_a_slot"),
+        ({"date": "2027-06-01"}, "too_far"),
+        ({"date": "x"}, "invalid"),
+    ):
+        response = client.post(f"{URL}waitlist/", {**body, **bad}, format="json")
+        assert response.json()["code"] == code, bad
+    other = api(other_company_key)
+    assert other.get(f"{URL}waitlist/{entry['id']}/").status_code == 404
+    assert other.post(f"{URL}waitlist/{entry['id']}/accept/").status_code == 404
+    premature = client.post(f"{URL}waitlist/{entry['id']}/accept/")
+    assert (premature.status_code, premature.json()["code"]) == (409, "wrong_status")
+    client.post(f"{URL}{taken['id']}/cancel/", {}, format="json")
+    offered = client.get(f"{URL}waitlist/{entry['id']}/").json()
+    assert offered["status"] == "offered"
+    assert offered["offer"] == {
+        "start": "2026-12-03T08:00:00+01:00",
+        "expires_at": "2026-11-30T10:30:00+01:00",
+    }
+    accepted = client.post(f"{URL}waitlist/{entry['id']}/accept/")
+    assert accepted.status_code == 201
+    assert (accepted.json()["start"], accepted.json()["consignment"]) == (
+        "2026-12-03T08:00:00+01:00",
+        lot.pk,
+    )
+    second = client.post(
+        f"{URL}waitlist/",
+        {"consignment": consignment(company).pk, "service": "SIVEP", "date": "2026-12-03"},
+        format="json",
+    ).json()
+    cancelled = client.post(f"{URL}waitlist/{second['id']}/cancel/")
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+
+
+def test_an_expired_offer_is_409_offer_expired(api, company, company_key, clock):
+    calendar("SIVEP", capacity=1, hours="mon-fri 08:00-08:30")
+    client = api(company_key)
+    taken = book(client, consignment(company)).json()
+    lot = consignment(company)
+    entry = client.post(
+        f"{URL}waitlist/",
+        {"consignment": lot.pk, "service": "SIVEP", "date": "2026-12-03"},
+        format="json",
+    ).json()
+    client.post(f"{URL}{taken['id']}/cancel/", {}, format="json")
+    clock(at(MONDAY, 10, 31))
+    late = client.post(f"{URL}waitlist/{entry['id']}/accept/")
+    assert (late.status_code, late.json()["code"]) == (409, "offer_expired")
+
+
+def test_schema_lists_every_appointment_path(api):
+    schema = api().get("/api/schema/?format=json").json()
+    paths = set(schema["paths"])
+    for path in (
+        "/api/v1/appointments/",
+        "/api/v1/appointments/{id}/",
+        "/api/v1/appointments/availability/",
+        "/api/v1/appointments/{id}/reschedule/",
+        "/api/v1/appointments/{id}/cancel/",
+        "/api/v1/appointments/{id}/calendar.ics",
+        "/api/v1/appointments/{id}/check-in/",
+        "/api/v1/appointments/{id}/complete/",
+        "/api/v1/appointments/{id}/no-show/",
+        "/api/v1/appointments/{id}/missed/",
+        "/api/v1/appointments/waitlist/",
+        "/api/v1/appointments/waitlist/{id}/",
+        "/api/v1/appointments/waitlist/{id}/accept/",
+        "/api/v1/appointments/waitlist/{id}/cancel/",
+    ):
+        assert path in paths, path
+    book_op = schema["paths"]["/api/v1/appointments/"]["post"]
+    assert "examples" in str(book_op)

@@ -190,3 +190,24 @@ def test_waitlist_offer_accept_and_expiry_pass_the_offer_on(company, clock):
     assert (later.status, later.appointment_id) == ("fulfilled", booked.pk)
     assert booked.start == at(THURSDAY, 9, 30) and booked.consignment == second
     assert WaitlistEntry.objects.filter(status="offered").count() == 0
+
+
+def test_a_change_goes_out_by_sms_too_in_the_persons_language(company, fake_twilio):
+    from tests.notifications.conftest import new_phone
+
+    french = make_member(company, phone=new_phone())
+    english = make_member(company, phone=new_phone(), language="en")
+    appointment = appointment_book(
+        consignment=consignment(company), service="SIVEP", start=at(THURSDAY, 8)
+    )
+    appointment_cancel(appointment=appointment)
+    rows = Delivery.objects.filter(channel="sms", kind="appointment_changed")
+    assert set(rows.values_list("address", flat=True)) == {
+        french.notification_profile.phone,
+        english.notification_profile.phone,
+    }
+    deliveries_send(delivery_ids=list(rows.values_list("pk", flat=True)), channel="sms")
+    (to_french,) = fake_twilio.received(french.notification_profile.phone)
+    (to_english,) = fake_twilio.received(english.notification_profile.phone)
+    assert "Annulé : SIVEP au Le Havre port, 3 décembre 2026 08:00" in to_french["body"]
+    assert "Cancelled: SIVEP at Le Havre port" in to_english["body"]

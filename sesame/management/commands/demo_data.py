@@ -85,7 +85,7 @@ class Command(BaseCommand):
                 company=Company.objects.get(eori=eori), name=f"{DEMO_KEY_NAME} {name}"
             )
             lines.append(f"  company {eori:17} Authorization: Api-Key {raw}")
-        for partner in ("SEMAE", "TRACES", "CITES", "DELTA", "SIVEP", "PORT", "DGCCRF"):
+        for partner in ("SEMAE", "TRACES", "CITES", "DELTA", "SIVEP", "PORT"):
             _key, raw = api_key_create(partner=partner, name=f"{DEMO_KEY_NAME} {partner}")
             lines.append(f"  partner {partner:17} Authorization: Api-Key {raw}")
         if not options.get("quiet"):
