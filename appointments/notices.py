@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from appointments import ics, schedule
@@ -129,7 +129,7 @@ def notice_for(
         return NoticeContent(
             key=f"waitlist:{entry.pk}:offer:{entry.offer_start:%Y%m%dT%H%M%z}:{entry.updated_at.timestamp():.0f}",
             consignment=entry.consignment,
-            occurred_at=entry.updated_at,
+            occurred_at=timezone.now(),
             texts=texts,
         )
     assert appointment is not None
@@ -142,7 +142,7 @@ def notice_for(
     return NoticeContent(
         key=f"appointment:{appointment.pk}:{action}:{suffix}",
         consignment=appointment.consignment,
-        occurred_at=appointment.updated_at,
+        occurred_at=timezone.now(),
         texts=texts,
         attachments=attachments,
     )
