@@ -50,55 +50,23 @@ def day_bounds(day: Any) -> tuple[datetime, datetime]:
     return begin, end
 
 
-# The longest slot a calendar allows (Calendar's check constraint): a closure that could touch a
-# slot starting at `start` begins before start + this.
-LONGEST_SLOT = timedelta(minutes=480)
-
-
 def calendar_for_booking(
     *, post_id: int | None, service: str, start: datetime, consignment_id: int
 ) -> tuple[Calendar, int, bool, bool]:
-    """What a booking reads before it writes, in one query: the calendar of (post, service),
-    the places taken in the slot at `start`, whether a closure may touch that slot, and
-    whether the consignment already has an active appointment for the service. 422 no_post /
-    not_a_slot when there is no calendar."""
+    """What a booking reads before it writes, in one query (appointments.queries): the
+    calendar of (post, service), the places taken in the slot at `start`, whether a closure may
+    touch that slot, whether the consignment already has an active appointment for the
+    service. 422 no_post / not_a_slot when there is no calendar."""
+    from appointments.queries import booking_read
+
     if post_id is None:
         raise Refused("no_post")
-    from django.db.models import Exists, OuterRef, Subquery
-
-    row = (
-        Calendar.objects.filter(post_id=post_id, service=service)
-        .annotate(
-            taken=Subquery(
-                Slot.objects.filter(calendar=OuterRef("pk"), start=start).values("taken")[:1]
-            ),
-            closed=Exists(
-                Closure.objects.filter(
-                    Q(service=service) | Q(service=""),
-                    post_id=OuterRef("post_id"),
-                    starts_at__lt=start + LONGEST_SLOT,
-                    ends_at__gt=start,
-                )
-            ),
-            active=Exists(
-                Appointment.objects.filter(
-                    consignment_id=consignment_id,
-                    service=service,
-                    status__in=["booked", "checked_in"],
-                )
-            ),
-        )
-        .first()
+    read = booking_read(
+        post_id=post_id, service=service, start=start, consignment_id=consignment_id
     )
-    if row is None:
+    if read is None:
         raise Refused("not_a_slot")
-    taken: Any = getattr(row, "taken", None)
-    return (
-        row,
-        int(taken or 0),
-        bool(getattr(row, "closed", False)),
-        bool(getattr(row, "active", False)),
-    )
+    return read.calendar, read.taken, read.may_be_closed, read.active
 
 
 def calendar_for(*, post_id: int | None, service: str) -> Calendar:
