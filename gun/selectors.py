@@ -642,3 +642,34 @@ for _model in (CheckMode, PartnerLink):
     )
 # A database flushed (tests) or migrated: nothing cached from before can be trusted.
 post_migrate.connect(lambda **_: _config_bump(), dispatch_uid="gun-config-flush", weak=False)
+
+
+def declaration_with_open_control(
+    *,
+    company: Any,
+    declaration_ids: list[str] | tuple[str, ...] = (),
+    mrns: list[str] | tuple[str, ...] = (),
+    client_references: list[str] | tuple[str, ...] = (),
+) -> Declaration | None:
+    """The company's declaration, among those named by id, MRN or client reference, that is
+    selected for control (``control_required``) with its control still open; None when there is
+    none. One indexed query. For the customs appointment precondition (APPOINTMENTS.md §2)."""
+    import uuid
+
+    from django.db.models import Q
+
+    ids = []
+    for value in declaration_ids:
+        try:
+            ids.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    named = Q(pk__in=ids) | Q(mrn__in=[m for m in mrns if m])
+    named |= Q(client_reference__in=[r for r in client_references if r])
+    return (
+        Declaration.objects.filter(named, company=company, control_required=True)
+        .filter(control_status="open")
+        .exclude(status="cancelled")
+        .order_by("pk")
+        .first()
+    )

@@ -38,6 +38,8 @@ class NotificationKind:
     defaults: dict[str, frozenset[str]]  # role -> channels enabled by default
     matches: Callable[[dict[str, Any]], bool] = field(default=_always)
     to_agents: bool = False  # also the agents of the consignment's border control post
+    # appointments.signals.appointment_changed actions this kind follows (notices).
+    appointment_actions: frozenset[str] = frozenset()
 
     def render(self, language: str, **values: str) -> tuple[str, str]:
         """(subject, text) in `language` (French when unknown)."""
@@ -182,6 +184,7 @@ _KINDS = [
             "({port}). {detail}",
         },
         defaults=_info_defaults(),
+        appointment_actions=frozenset({"booked"}),
     ),
     NotificationKind(
         "appointment_reminder",
@@ -199,6 +202,7 @@ _KINDS = [
             "({port}). {detail}",
         },
         defaults={ADMIN: ALL, OPERATOR: ALL, AGENT: frozenset()},
+        appointment_actions=frozenset({"reminder"}),
     ),
     NotificationKind(
         "appointment_changed",
@@ -216,6 +220,25 @@ _KINDS = [
             "changed. {detail}",
         },
         defaults=_urgent_defaults(),
+        appointment_actions=frozenset({"rescheduled", "cancelled", "missed"}),
+    ),
+    NotificationKind(
+        "appointment_offer",
+        _("Waitlist: a place is offered"),
+        frozenset(),
+        urgent=True,
+        subject={
+            "fr": "[Sesame] Place disponible — {reference}",
+            "en": "[Sesame] A place is free — {reference}",
+        },
+        text={
+            "fr": "Sesame : une place de contrôle se libère pour le lot {reference} ({port}). "
+            "{detail}",
+            "en": "Sesame: an inspection place is free for consignment {reference} ({port}). "
+            "{detail}",
+        },
+        defaults=_urgent_defaults(),
+        appointment_actions=frozenset({"waitlist_offered"}),
     ),
     NotificationKind(
         "document_added",
@@ -238,6 +261,11 @@ _KINDS = [
 
 KINDS: dict[str, NotificationKind] = {kind.code: kind for kind in _KINDS}
 KIND_CHOICES = [(kind.code, kind.label) for kind in _KINDS]
+
+
+def kinds_for_appointment_action(action: str) -> list[NotificationKind]:
+    """The notification kinds an appointment change (appointments.signals) triggers."""
+    return [kind for kind in _KINDS if action in kind.appointment_actions]
 
 
 def kinds_for_event(event_kind: str, payload: dict[str, Any]) -> list[NotificationKind]:

@@ -1,5 +1,7 @@
 """Who wants to hear what on which channel, and every delivery (the outbox) with its attempts."""
 
+from typing import Any
+
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
@@ -104,6 +106,26 @@ class DeliveryStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+# Not @audited(): written once by the notifications app, the record of what people were told.
+class Notice(models.Model):
+    """Something people are notified of that is not a tracking event (an appointment booked,
+    moved, a reminder…), frozen when it happened: its texts per language and the attachments
+    an email carries (e.g. an .ics). `key` makes it idempotent: the same key twice is one
+    notice, hence one delivery per person and channel."""
+
+    key = models.CharField(max_length=150, unique=True)
+    consignment = models.ForeignKey(
+        "tracking.Consignment", on_delete=models.CASCADE, related_name="notices"
+    )
+    occurred_at = models.DateTimeField()
+    texts = models.JSONField(default=dict)  # {"fr": {"event": …, "detail": …}, "en": …}
+    attachments = models.JSONField(default=list)  # [{"filename", "content_type", "content"}]
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
 # Not @audited(): the outbox and its attempts are themselves the record of every send.
 class Delivery(models.Model):
     """One notification of one event to one person on one channel (the outbox row).
@@ -113,7 +135,12 @@ class Delivery(models.Model):
     status callbacks. Inbox rows are delivered at once and carry `read_at`.
     """
 
-    event = models.ForeignKey("tracking.Event", on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        "tracking.Event", null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    notice = models.ForeignKey(
+        Notice, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries"
     )
@@ -144,6 +171,14 @@ class Delivery(models.Model):
                 fields=["event", "user", "channel"], name="notify_delivery_once"
             ),
             models.UniqueConstraint(
+                fields=["notice", "user", "channel"], name="notify_delivery_notice_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False, notice__isnull=True)
+                | Q(event__isnull=True, notice__isnull=False),
+                name="notify_delivery_one_source",
+            ),
+            models.UniqueConstraint(
                 fields=["provider_id"],
                 condition=~Q(provider_id=""),
                 name="notify_delivery_provider_id_unique",
@@ -168,6 +203,12 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id} ({self.channel}, {self.status})"
+
+    @property
+    def source(self) -> Any:
+        """What this delivery tells: the tracking event or the notice (both have
+        `consignment` and `occurred_at`)."""
+        return self.event if self.event_id else self.notice
 
 
 class AttemptOutcome(models.TextChoices):

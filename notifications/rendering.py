@@ -59,21 +59,28 @@ def _detail(payload: dict[str, Any], language: str) -> str:
 
 
 def message_texts(*, kind_code: str, event: Any, language: str) -> tuple[str, str]:
-    """(subject, text) of a notification of `event` in `language`."""
+    """(subject, text) of a notification of `event` (a tracking event, or a notice with its
+    own texts per language) in `language`."""
     from tracking.kinds import KINDS as EVENT_KINDS
 
     kind = KINDS[kind_code]
     consignment = event.consignment
-    with translation.override(language):
-        event_kind = EVENT_KINDS.get(event.kind)
-        event_label = str(event_kind.label) if event_kind else event.kind
     when = event.occurred_at.astimezone(PARIS)
+    texts = getattr(event, "texts", None)
+    if texts is not None:  # a notice says its own words
+        own = texts.get(language) or texts.get("fr") or {}
+        event_label, detail = own.get("event", ""), own.get("detail", "")
+    else:
+        with translation.override(language):
+            event_kind = EVENT_KINDS.get(event.kind)
+            event_label = str(event_kind.label) if event_kind else event.kind
+        detail = _detail(event.payload or {}, language)
     values = {
         "reference": consignment.reference,
         "port": consignment.port,
         "event": event_label,
         "when": when.strftime("%d/%m/%Y %H:%M"),
-        "detail": _detail(event.payload or {}, language),
+        "detail": detail,
     }
     subject, text = kind.render(language, **values)
     return subject, " ".join(text.split())
@@ -89,6 +96,7 @@ class EmailContent:
     html: str  # HTML part
     head: bytes  # Subject and MIME headers of the raw message (CRLF lines)
     mime_body: bytes  # the two parts, quoted-printable, between their boundaries
+    attachments: tuple[tuple[str, str, str], ...] = ()  # (filename, content type, text)
 
 
 _TEMPLATES = ("notifications/email/message.txt", "notifications/email/message.html")
@@ -141,6 +149,10 @@ def email_content(*, kind_code: str, event: Any, language: str) -> EmailContent:
     # "=_" never occurs in quoted-printable text ("=" is written =3D): a safe boundary.
     boundary = "=_sesame_" + secrets.token_hex(8)
     subject_header = Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
+    attachments = tuple(
+        (item["filename"], item["content_type"], item["content"])
+        for item in getattr(event, "attachments", None) or []
+    )
     head = (
         f"Subject: {subject_header}\r\nMIME-Version: 1.0\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
@@ -158,7 +170,35 @@ def email_content(*, kind_code: str, event: Any, language: str) -> EmailContent:
             f"\r\n--{boundary}--\r\n".encode(),
         ]
     )
-    return EmailContent(subject, text, body, html, head, mime_body)
+    if attachments:  # the source's files (e.g. an .ics) beside the two texts
+        head, mime_body = _with_attachments(head, mime_body, attachments)
+    return EmailContent(subject, text, body, html, head, mime_body, attachments)
+
+
+def _with_attachments(
+    head: bytes, mime_body: bytes, attachments: tuple[tuple[str, str, str], ...]
+) -> tuple[bytes, bytes]:
+    """multipart/mixed: the alternative part, then each attachment in base64."""
+    outer = "=_sesame_" + secrets.token_hex(8)
+    subject, _sep, inner_type = head.partition(b"MIME-Version: 1.0\r\n")
+    parts = [f"--{outer}\r\n".encode(), inner_type, b"\r\n", mime_body]
+    for filename, content_type, content in attachments:
+        encoded = binascii.b2a_base64(content.encode(), newline=False)
+        lines = b"\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))
+        safe_name = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+        parts += [
+            f"\r\n--{outer}\r\n".encode(),
+            f'Content-Type: {content_type}; name="{safe_name}"\r\n'.encode(),
+            b"Content-Transfer-Encoding: base64\r\n",
+            f'Content-Disposition: attachment; filename="{safe_name}"\r\n\r\n'.encode(),
+            lines,
+        ]
+    parts.append(f"\r\n--{outer}--\r\n".encode())
+    head = (
+        subject
+        + (f'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="{outer}"\r\n').encode()
+    )
+    return head, b"".join(parts)
 
 
 def message_id(delivery: Any) -> str:
@@ -198,7 +238,7 @@ def email_message(
     and HTML, in the recipient's language; `content` (email_content) reused when given."""
     if content is None:
         content = email_content(
-            kind_code=delivery.kind, event=delivery.event, language=delivery.language
+            kind_code=delivery.kind, event=delivery.source, language=delivery.language
         )
     message = EmailMultiAlternatives(
         subject=content.subject,
@@ -209,4 +249,6 @@ def email_message(
         headers={"Message-ID": message_id(delivery)},
     )
     message.attach_alternative(content.html, "text/html")
+    for filename, content_type, text in content.attachments:
+        message.attach(filename, text, content_type)
     return message

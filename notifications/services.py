@@ -42,7 +42,14 @@ from notifications.kinds import (
     NotificationKind,
     kinds_for_event,
 )
-from notifications.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, Profile
+from notifications.models import (
+    Attempt,
+    AttemptOutcome,
+    Delivery,
+    DeliveryStatus,
+    Notice,
+    Profile,
+)
 from notifications.preferences import preference_map, quiet_hours_end
 from notifications.rendering import (
     EmailContent,
@@ -89,7 +96,7 @@ def recipients_for_event(*, event: Any, kinds: list[NotificationKind]) -> list[R
     return list(found.values())
 
 
-def deliveries_create_for_event(*, event: Any) -> list[int]:
+def _deliveries_create(*, source: str, about: Any, kinds: list[NotificationKind]) -> list[int]:
     """Write the outbox rows of a newly recorded event, inside the caller's transaction.
 
     One row per (event, user, channel) the user's preferences (or role defaults) enable: SMS
@@ -98,10 +105,9 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
     event twice gives one notification per person and channel). After commit, the rows due now
     are handed to the workers. Returns the ids of the SMS and email rows of the event.
     """
-    kinds = kinds_for_event(event.kind, event.payload or {})
     if not kinds:
         return []
-    recipients = recipients_for_event(event=event, kinds=kinds)
+    recipients = recipients_for_event(event=about, kinds=kinds)
     if not recipients:
         return []
     user_ids = [recipient.user.pk for recipient in recipients]
@@ -121,7 +127,7 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
                 if not prefs.get((user.pk, kind.code, channel), default):
                     continue
                 row = Delivery(
-                    event=event,
+                    **{source: about},
                     user=user,
                     channel=channel,
                     kind=kind.code,
@@ -146,7 +152,7 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
     Delivery.objects.bulk_create(rows.values(), ignore_conflicts=True)
     due = list(
         Delivery.objects.filter(
-            event=event, channel__in=PROVIDER_CHANNELS, status=DeliveryStatus.PENDING
+            **{source: about}, channel__in=PROVIDER_CHANNELS, status=DeliveryStatus.PENDING
         )
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .values_list("id", "channel")
@@ -154,6 +160,43 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
     if due:
         transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=due, coalesce=True))
     return [pk for pk, _ in due]
+
+
+def deliveries_create_for_event(*, event: Any) -> list[int]:
+    """Write the outbox rows of a newly recorded tracking event (see _deliveries_create)."""
+    return _deliveries_create(
+        source="event", about=event, kinds=kinds_for_event(event.kind, event.payload or {})
+    )
+
+
+def notice_record(
+    *,
+    key: str,
+    consignment: Any,
+    occurred_at: dt.datetime,
+    texts: dict[str, dict[str, str]],
+    attachments: list[dict[str, str]],
+    kinds: list[NotificationKind],
+) -> Notice | None:
+    """Record a notice (something other than a tracking event that people are told) and its
+    outbox rows, inside the caller's transaction, with the same guarantees as an event's: one
+    row per (notice, user, channel). Idempotent on `key`: a second call with the same key adds
+    nothing and returns None."""
+    if not kinds:
+        return None
+    notice, created = Notice.objects.get_or_create(
+        key=key[:150],
+        defaults={
+            "consignment": consignment,
+            "occurred_at": occurred_at,
+            "texts": texts,
+            "attachments": attachments,
+        },
+    )
+    if not created:
+        return None
+    _deliveries_create(source="notice", about=notice, kinds=kinds)
+    return notice
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -296,12 +339,13 @@ def _send_sms_batch(
     found; a SID stored on another row, or adopted by another row of the batch, is not adopted
     twice. One database query at most (the SIDs already stored)."""
     results: dict[int, _Result] = {}
-    texts: dict[tuple[int, str, str], str] = {}  # one rendering per (event, kind, language)
+    # One rendering per (event or notice, kind, language).
+    texts: dict[tuple[int | None, int | None, str, str], str] = {}
     bodies = {}
     for row in rows:
-        key = (row.event_id, row.kind, row.language)
+        key = (row.event_id, row.notice_id, row.kind, row.language)
         if key not in texts:
-            texts[key] = message_texts(kind_code=row.kind, event=row.event, language=row.language)[
+            texts[key] = message_texts(kind_code=row.kind, event=row.source, language=row.language)[
                 1
             ]
         bodies[row.pk] = texts[key]
@@ -379,7 +423,7 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
     (event, kind, language) is rendered once for all its recipients; with Django's SMTP backend
     the raw message is handed to the open SMTP session as it is (no per-message MIME tree)."""
     results: dict[int, _Result] = {}
-    contents: dict[tuple[int, str, str], EmailContent] = {}
+    contents: dict[tuple[int | None, int | None, str, str], EmailContent] = {}
     mail = get_connection()
     raw_smtp = isinstance(mail, SmtpBackend)
     sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, "utf-8") if raw_smtp else ""
@@ -390,11 +434,11 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
                 results[row.pk] = _not_started(row)
                 continue
             try:
-                key = (row.event_id, row.kind, row.language)
+                key = (row.event_id, row.notice_id, row.kind, row.language)
                 content = contents.get(key)
                 if content is None:
                     content = contents[key] = email_content(
-                        kind_code=row.kind, event=row.event, language=row.language
+                        kind_code=row.kind, event=row.source, language=row.language
                     )
                 if not opened:
                     mail.open()
@@ -576,7 +620,7 @@ def deliveries_send_batch(
     deadline = started + conf.lease_seconds() - conf.TWILIO_TIMEOUT
     rows = {
         row.pk: row
-        for row in Delivery.objects.select_related("event__consignment")
+        for row in Delivery.objects.select_related("event__consignment", "notice__consignment")
         .filter(pk__in=claimed)
         .order_by("pk")
     }

@@ -273,3 +273,15 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})[  # type: ignore[inde
 # statements, five round trips) or "orm" (no prepared statement, e.g. behind a pooler in
 # transaction mode), or the dotted path of a store.
 GUN_VALIDATION_STORE = env.str("GUN_VALIDATION_STORE", default="prepared")
+
+# --- Appointments -------------------------------------------------------------------------
+# How long a booking waits for a slot row another booking holds before answering 409 busy.
+APPOINTMENTS_LOCK_TIMEOUT_MS = env.int("APPOINTMENTS_LOCK_TIMEOUT_MS", default=5000)
+CELERY_BEAT_SCHEDULE["appointments: reminders"] = {
+    "task": "appointments.reminders",
+    "schedule": 120.0,
+}
+CELERY_BEAT_SCHEDULE["appointments: waitlist expiries and offers"] = {
+    "task": "appointments.waitlist_sweep",
+    "schedule": 60.0,
+}

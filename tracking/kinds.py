@@ -43,6 +43,15 @@ RESULT = PayloadField("result", required=True, choices=RESULTS)
 NOTE = PayloadField("note", max_length=1000)
 CHED_REF = PayloadField("ched_reference", pattern=CHED_RE, max_length=30)
 MRN = PayloadField("mrn", pattern=MRN_RE, max_length=18)
+# A check done at an inspection appointment (APPOINTMENTS.md): the appointment's own keys.
+APPOINTMENT_FIELDS = (
+    PayloadField("check", choices=("identity", "physical")),
+    PayloadField("appointment", pattern=re.compile(r"^\d{1,18}$"), max_length=18),
+    PayloadField("service", choices=("SIVEP", "DGCCRF", "DOUANE")),
+    PayloadField("post", max_length=10),
+    PayloadField("start", max_length=40),
+    PayloadField("end", max_length=40),
+)
 
 _KINDS = [
     EventKind(
@@ -66,7 +75,7 @@ _KINDS = [
         _("Identity check"),
         "identity_check",
         frozenset({"SIVEP", "DGCCRF"}),
-        (RESULT, CHED_REF, NOTE),
+        (RESULT, CHED_REF, NOTE, *APPOINTMENT_FIELDS),
         blocking=True,
     ),
     EventKind(
@@ -74,7 +83,7 @@ _KINDS = [
         _("Physical check"),
         "physical_check",
         frozenset({"SIVEP", "DGCCRF"}),
-        (RESULT, CHED_REF, NOTE),
+        (RESULT, CHED_REF, NOTE, *APPOINTMENT_FIELDS),
         blocking=True,
     ),
     EventKind(

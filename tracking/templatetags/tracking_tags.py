@@ -17,8 +17,12 @@ LABELS = {
     "decision": _("Decision"),
     "note": _("Note"),
     "control_required": _("Control required"),
+    "check": _("Check"),
+    "service": _("Service"),
+    "post": _("Border control post"),
 }
 HIDDEN = {"declaration_id", "messages"}
+HIDDEN |= {"appointment", "start", "end"}  # an appointment's id and slot: not for reading
 
 
 @register.filter

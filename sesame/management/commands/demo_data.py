@@ -59,6 +59,9 @@ class Command(BaseCommand):
                 lines.append(f"  {role:9} {email:34} {name} ({eori})")
             operator = User.objects.get(email=f"operator@{slug}.example")
             _demo_activity.load(company=company, operator=operator, tag=slug.upper())
+            from appointments import demo as appointments_demo
+
+            appointments_demo.load(company=company, tag=slug.upper(), by=operator.email)
         for code, email, service, secret in AGENTS:
             post = BorderControlPost.objects.get(code=code)
             user = _user(email, "Agent", post.name)
