@@ -4,7 +4,6 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from gun.models import DeclarationStatus
-from sesame.models import BorderControlPost
 
 QUEUE_STATUS_CHOICES = [
     ("open", _("Open")),
@@ -16,15 +15,8 @@ QUEUE_STATUS_CHOICES = [
 
 
 class QueueFilterForm(forms.Form):
-    """Filters of the review queue; an empty post means every post."""
+    """Filters of the review queue (always the agent's own post)."""
 
-    post = forms.ModelChoiceField(
-        label=_("Border control post"),
-        queryset=BorderControlPost.objects.order_by("code"),
-        required=False,
-        empty_label=_("All posts"),
-        to_field_name="code",
-    )
     status = forms.ChoiceField(label=_("Status"), choices=QUEUE_STATUS_CHOICES, required=False)
 
 

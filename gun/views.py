@@ -11,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -18,7 +19,8 @@ from gun import queries, services
 from gun.forms import ControlDecisionForm, DeclarationFilterForm, QueueFilterForm
 from gun.models import Declaration, DeclarationStatus
 from gun.services import GunError
-from sesame.access import agent_required, member_required
+from sesame.access import agent_required, member_required, of_post, post_object_or_404
+from sesame.confirm import confirmation
 
 PAGE_SIZE = 25
 
@@ -54,25 +56,34 @@ def _refusal_text(exc: GunError) -> str:
 @agent_required
 @require_GET
 def review_queue(request: HttpRequest) -> HttpResponse:
-    """Declarations under control, by default the agent's post and open controls."""
+    """Declarations under control at the agent's post, by default the open controls."""
     agent = request.agent  # type: ignore[attr-defined]
     data = request.GET.copy()
-    data.setdefault("post", agent.post.code)
     data.setdefault("status", "open")
     form = QueueFilterForm(data)
     if not form.is_valid():
-        return render(request, "gun/review_queue.html", {"form": form, "page": None}, status=400)
-    post = form.cleaned_data["post"]
+        return render(
+            request,
+            "gun/review_queue.html",
+            {"form": form, "page": None, "post": agent.post},
+            status=400,
+        )
     status = form.cleaned_data["status"] or "open"
-    queryset = queries.review_queue(
-        post_id=post.pk if post else None, status=None if status == "all" else status
+    queryset = of_post(
+        queries.review_queue(post_id=None, status=None if status == "all" else status),
+        post=agent.post,
     )
     query = data.copy()
     query.pop("page", None)
     return render(
         request,
         "gun/review_queue.html",
-        {"form": form, "page": _page(request, queryset), "query": query.urlencode()},
+        {
+            "form": form,
+            "page": _page(request, queryset),
+            "query": query.urlencode(),
+            "post": agent.post,
+        },
     )
 
 
@@ -87,17 +98,19 @@ def _review_context(declaration: Declaration, form: ControlDecisionForm | None) 
     }
 
 
-def _declaration_for_review(pk: Any) -> Declaration:
-    declaration = queries.declaration_for_review(pk=pk)
-    if declaration is None:
-        raise Http404
-    return declaration
+def _declaration_for_review(request: HttpRequest, pk: Any) -> Declaration:
+    """A declaration of the agent's post (sesame.access): another post's, or one of no post,
+    is 404 like an unknown one."""
+    return post_object_or_404(
+        queries.declaration_for_review(pk=pk),
+        post=request.agent.post,  # type: ignore[attr-defined]
+    )
 
 
 @agent_required
 @require_GET
 def review_detail(request: HttpRequest, pk: Any) -> HttpResponse:
-    declaration = _declaration_for_review(pk)
+    declaration = _declaration_for_review(request, pk)
     return render(request, "gun/review_detail.html", _review_context(declaration, None))
 
 
@@ -105,7 +118,7 @@ def review_detail(request: HttpRequest, pk: Any) -> HttpResponse:
 @require_POST
 def review_decide(request: HttpRequest, pk: Any) -> HttpResponse:
     """Record `justified` or `unjustified` (comment required) through the control service."""
-    declaration = _declaration_for_review(pk)
+    declaration = _declaration_for_review(request, pk)
     form = ControlDecisionForm(request.POST)
     if not form.is_valid():
         return render(
@@ -128,8 +141,19 @@ def review_decide(request: HttpRequest, pk: Any) -> HttpResponse:
 @agent_required
 @require_POST
 def review_release(request: HttpRequest, pk: Any) -> HttpResponse:
-    """Grant release (BAE) through the release service; a refusal is shown as a message."""
-    declaration = _declaration_for_review(pk)
+    """Grant release (BAE) through the release service, after confirmation (sesame.confirm); a
+    refusal is shown as a message."""
+    declaration = _declaration_for_review(request, pk)
+    asked = confirmation(
+        request,
+        question=_("Grant release (BAE) of declaration %(mrn)s?")
+        % {"mrn": declaration.mrn or declaration.client_reference},
+        detail=_("Release cannot be undone: the reservations become imputations on the documents."),
+        confirm_label=_("Grant release (BAE)"),
+        cancel_url=reverse("gun:review-detail", args=[declaration.pk]),
+    )
+    if asked:
+        return asked
     try:
         services.declaration_release(declaration=declaration, by=request.user)
     except GunError as exc:

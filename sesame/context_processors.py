@@ -17,9 +17,9 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return context
 
     def nav_items() -> list[dict[str, Any]]:
-        from sesame.selectors import agent_profile_for_user
+        from sesame.access import is_agent
 
-        role = AGENT if agent_profile_for_user(user=user) else OPERATOR
+        role = AGENT if is_agent(request) else OPERATOR
         items = []
         for item in NAV_ITEMS:
             if role in item.roles:

@@ -12,17 +12,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from sesame import services
-from sesame.access import member_required
+from sesame.access import (
+    agent_without_second_factor,
+    member_required,
+    redirect_to_chooser,
+    request_agent,
+)
 from sesame.forms import InvitationForm, ProfileForm
 from sesame.models import Membership, Role
 from sesame.registry import AGENT, OPERATOR, PANELS
 from sesame.selectors import (
     SESSION_COMPANY,
-    agent_profile_for_user,
     company_members,
     current_membership,
     memberships_for_user,
-    user_has_totp,
 )
 
 
@@ -33,15 +36,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Operator: their company's work. Agent: their post's queue."""
-    agent = agent_profile_for_user(user=request.user)  # type: ignore[arg-type]
+    if agent_without_second_factor(request):
+        return redirect("mfa_activate_totp")
+    agent = request_agent(request)
     if agent is not None:
-        if not user_has_totp(user=request.user):  # type: ignore[arg-type]
-            return redirect("mfa_activate_totp")
-        request.agent = agent  # type: ignore[attr-defined]
         role = AGENT
     else:
         membership = current_membership(request)
         if membership is None:
+            if memberships_for_user(user=request.user).exists():  # type: ignore[arg-type]
+                return redirect_to_chooser(request)
             return render(request, "sesame/no_company.html", status=403)
         request.membership = membership  # type: ignore[attr-defined]
         role = OPERATOR
