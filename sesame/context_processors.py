@@ -30,4 +30,11 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return items
 
     context["nav_items"] = nav_items
+
+    def active_membership() -> Any:
+        from sesame.selectors import current_membership
+
+        return current_membership(request)
+
+    context["active_membership"] = active_membership
     return context

@@ -167,6 +167,8 @@ ACCOUNT_RATE_LIMITS = {
     "login_failed": env.str("LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
     "login": "30/m/ip",
 }
+# An invitation to join a company is valid this long (sesame.services.invitation_create).
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sesame"
 
