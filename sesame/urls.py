@@ -27,6 +27,8 @@ urlpatterns = [
         name="invitation-cancel",
     ),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    # allauth's sign-in with precise statuses for a refused sign-in (sesame.views.LoginView).
+    path("accounts/login/", views.LoginView.as_view(), name="account_login"),
     path("profile/", views.profile, name="profile"),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),

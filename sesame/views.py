@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from allauth.account import views as allauth_views
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
@@ -337,6 +338,21 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         {**context, "form": form},
         status=400 if form.is_bound else 200,
     )
+
+
+class LoginView(allauth_views.LoginView):
+    """allauth's sign-in, answering a refused sign-in with a precise status: 429 with
+    Retry-After while throttled (sesame.adapters), 400 for wrong credentials."""
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        retry_after = getattr(self.request, "sesame_retry_after", None)
+        if retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(retry_after)
+        else:
+            response.status_code = 400
+        return response
 
 
 @member_required
