@@ -37,4 +37,11 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return current_membership(request)
 
     context["active_membership"] = active_membership
+
+    def company_stream_url() -> str:
+        """The live stream of the active company's events, for those who have one (agents and
+        people who have not chosen a company yet have none: the header polls instead)."""
+        return reverse("tracking_streams:company") if active_membership() else ""
+
+    context["company_stream_url"] = company_stream_url
     return context
