@@ -39,7 +39,7 @@ from sesame.selectors import current_membership, memberships_for_user
 
 View = Callable[..., HttpResponse]
 M = TypeVar("M", bound=Model)
-O = TypeVar("O")  # noqa: E741
+T = TypeVar("T")
 
 
 # --- members of a company --------------------------------------------------------------------
@@ -151,8 +151,8 @@ def of_post(
 
 
 def post_object_or_404(
-    obj: O | None, *, post: BorderControlPost | None, field: str = "post_id"
-) -> O:
+    obj: T | None, *, post: BorderControlPost | None, field: str = "post_id"
+) -> T:
     """`obj` when it belongs to `post`; Http404 when it is absent, of another post or of none."""
     if obj is None or post is None or getattr(obj, field, None) is None:
         raise Http404
@@ -167,8 +167,3 @@ def agent_of_post(*, user: User, post_id: int | None) -> bool:
         return False
     agent = _agent(user)
     return agent is not None and agent.has_totp and agent.post_id == post_id  # type: ignore[attr-defined]
-
-
-def user_is_agent(*, user: User) -> bool:
-    """Whether `user` is an agent; agents never become members of a company."""
-    return AgentProfile.objects.filter(user=user).exists()
