@@ -202,14 +202,9 @@ def _invitation_send(invitation: Invitation, token: str) -> None:
     Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
 
 
-def _invitation_locked(token: str) -> Invitation:
-    """The invitation of this link, locked, if it can still be accepted."""
-    invitation = (
-        Invitation.objects.select_for_update()
-        .select_related("company")
-        .filter(token_hash=invitation_token_hash(token))
-        .first()
-    )
+def invitation_usable(invitation: Invitation | None) -> Invitation:
+    """`invitation` if it can still be accepted; else `InvitationRefused` saying why (unknown,
+    accepted, revoked, expired)."""
     if invitation is None:
         raise InvitationRefused("unknown", _("This invitation link is not valid."))
     status = invitation.status
@@ -220,6 +215,16 @@ def _invitation_locked(token: str) -> Invitation:
     if status == InvitationStatus.EXPIRED:
         raise InvitationRefused("expired", _("This invitation has expired: ask for a new one."))
     return invitation
+
+
+def _invitation_locked(token: str) -> Invitation:
+    """The invitation of this link, locked, if it can still be accepted."""
+    return invitation_usable(
+        Invitation.objects.select_for_update()
+        .select_related("company")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )
 
 
 def _join(invitation: Invitation, user: User) -> Membership:

@@ -28,7 +28,7 @@ from sesame.access import (
 )
 from sesame.confirm import confirmation
 from sesame.forms import CompanyChoiceForm, InvitationForm, NewAccountForm, ProfileForm
-from sesame.models import Invitation, InvitationStatus, Membership, Role
+from sesame.models import Invitation, Membership, Role
 from sesame.registry import AGENT, OPERATOR, PANELS
 from sesame.selectors import (
     SESSION_COMPANY,
@@ -273,22 +273,10 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
     yet: choose a password, which creates the account and accepts. An account exists but
     another person (or nobody) is signed in: sign in as the invited address first."""
     found = invitation_for_token(token=token)
-    if found is None:
-        return _refused(
-            request, services.InvitationRefused("unknown", _("This invitation link is not valid."))
-        )
-    status = found.status
-    if status != InvitationStatus.PENDING:
-        messages_by_status = {
-            InvitationStatus.ACCEPTED: ("accepted", _("This invitation was already used.")),
-            InvitationStatus.REVOKED: ("revoked", _("This invitation was cancelled.")),
-            InvitationStatus.EXPIRED: (
-                "expired",
-                _("This invitation has expired: ask for a new one."),
-            ),
-        }
-        code, text = messages_by_status[InvitationStatus(status)]
-        return _refused(request, services.InvitationRefused(code, text), invitation=found)
+    try:
+        found = services.invitation_usable(found)
+    except services.InvitationRefused as unusable:
+        return _refused(request, unusable, invitation=found)
     context: dict[str, Any] = {"invitation": found}
     user = request.user
     if user.is_authenticated:
@@ -310,8 +298,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
         if request.method == "POST":
             try:
                 membership = services.invitation_accept(token=token, user=user)  # type: ignore[arg-type]
-            except services.InvitationRefused as refusal:
-                return _refused(request, refusal, invitation=found)
+            except services.InvitationRefused as refused:
+                return _refused(request, refused, invitation=found)
             return _joined(request, membership)
         return render(request, "sesame/invitation.html", {**context, "can_accept": True})
     if user_exists(email=found.email):
@@ -325,8 +313,8 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             membership = services.invitation_accept_new_account(
                 token=token, password=form.cleaned_data["password1"]
             )
-        except services.InvitationRefused as refusal:
-            return _refused(request, refusal, invitation=found)
+        except services.InvitationRefused as refused:
+            return _refused(request, refused, invitation=found)
         except ValidationError as exc:
             form.add_error("password1", exc)
         else:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from allauth.mfa.totp.internal.auth import TOTP
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -297,7 +297,7 @@ def test_two_acceptances_at_once_make_one_membership():
         except services.InvitationRefused as refusal:
             results.append(refusal.code)
         finally:
-            close_old_connections()
+            connection.close()  # this thread's own connection
 
     threads = [threading.Thread(target=accept) for _ in range(2)]
     for thread in threads:
