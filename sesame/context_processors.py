@@ -17,9 +17,9 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return context
 
     def nav_items() -> list[dict[str, Any]]:
-        from sesame.selectors import agent_profile_for_user
+        from sesame.access import is_agent
 
-        role = AGENT if agent_profile_for_user(user=user) else OPERATOR
+        role = AGENT if is_agent(request) else OPERATOR
         items = []
         for item in NAV_ITEMS:
             if role in item.roles:
@@ -30,4 +30,18 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         return items
 
     context["nav_items"] = nav_items
+
+    def active_membership() -> Any:
+        from sesame.selectors import current_membership
+
+        return current_membership(request)
+
+    context["active_membership"] = active_membership
+
+    def company_stream_url() -> str:
+        """The live stream of the active company's events, for those who have one (agents and
+        people who have not chosen a company yet have none: the header polls instead)."""
+        return reverse("tracking_streams:company") if active_membership() else ""
+
+    context["company_stream_url"] = company_stream_url
     return context

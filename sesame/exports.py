@@ -9,6 +9,7 @@ leading apostrophe). Rows are streamed, so an export never holds the whole list 
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -23,6 +24,16 @@ def csv_cell(value: Any) -> str:
     """One cell as text, neutralised when a spreadsheet would evaluate it."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_datetime(value: datetime | None, language: str | None = None) -> str:
+    """A date and time in local time, as a spreadsheet of that language reads it: 31/12/2026
+    14:05 in French, 2026-12-31 14:05 otherwise."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    french = (language or get_language() or "fr").startswith("fr")
+    return local.strftime("%d/%m/%Y %H:%M" if french else "%Y-%m-%d %H:%M")
 
 
 def csv_delimiter(language: str | None = None) -> str:

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 
-from sesame.models import AgentProfile
+from sesame.access import agent_without_second_factor, is_agent
 
 EXEMPT_PREFIXES = ("/accounts/", "/static/", "/i18n/", "/api/", "/health/", "/streams/")
 SESSION_FLAG = "agent_mfa_ok"
@@ -24,11 +24,9 @@ class AgentSecondFactorMiddleware:
             and user.is_authenticated
             and not request.path.startswith(EXEMPT_PREFIXES)
             and not request.session.get(SESSION_FLAG)
-            and AgentProfile.objects.filter(user=user).exists()
+            and is_agent(request)
         ):
-            from allauth.mfa.models import Authenticator
-
-            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            if agent_without_second_factor(request):
                 messages.warning(
                     request,
                     _("As an agent you must set up a second factor (authenticator app) first."),

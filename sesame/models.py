@@ -2,14 +2,20 @@
 
 from typing import ClassVar, cast
 
+import pghistory
+import pgtrigger
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
 from sesame.audit import audited
 from sesame.identifiers import validate_french_eori, validate_vat_number
+
+LOGIN_FAILED = "login.failed"
 
 
 class UserManager(BaseUserManager["User"]):
@@ -33,6 +39,11 @@ class UserManager(BaseUserManager["User"]):
         return self._create(email, password, **extra)
 
 
+# A failed sign-in is an event of the account it was made for, with the address and the reason
+# in its context (sesame.services.login_failure_record).
+@pghistory.track(
+    pghistory.ManualEvent(LOGIN_FAILED), fields=["email"], model_name="UserLoginFailure"
+)
 @audited()
 class User(AbstractUser):
     """A person who signs in with an email address."""
@@ -94,6 +105,25 @@ class Company(models.Model):
         return f"{self.name} ({self.eori})"
 
 
+def _agents_apart(name: str, other_table: str) -> pgtrigger.Trigger:
+    """Agents are never members of a company: a row here is refused while the same user has a
+    row in `other_table`. The user's row is locked first, so a membership and an agent profile
+    written at the same time for one person cannot both pass."""
+    return pgtrigger.Trigger(
+        name=name,
+        operation=pgtrigger.Insert | pgtrigger.Update,
+        when=pgtrigger.Before,
+        func=f"""
+            PERFORM 1 FROM sesame_user WHERE id = NEW.user_id FOR UPDATE;
+            IF EXISTS (SELECT 1 FROM {other_table} WHERE user_id = NEW.user_id) THEN
+                RAISE EXCEPTION 'agents are never members of a company (user %)', NEW.user_id
+                    USING ERRCODE = 'check_violation', CONSTRAINT = '{name}';
+            END IF;
+            RETURN NEW;
+        """,  # noqa: S608 (the table and constraint names are this module's constants)
+    )
+
+
 class Role(models.TextChoices):
     ADMIN = "admin", _("Company administrator")
     OPERATOR = "operator", _("Operator")
@@ -111,6 +141,7 @@ class Membership(models.Model):
             models.UniqueConstraint(fields=["user", "company"], name="membership_unique"),
         ]
         ordering = ["company__name", "user__email"]
+        triggers = [_agents_apart("membership_not_an_agent", "sesame_agentprofile")]
 
     def __str__(self) -> str:
         return f"{self.user} @ {self.company} ({self.role})"
@@ -130,8 +161,78 @@ class AgentProfile(models.Model):
     service = models.CharField(_("service"), max_length=10, choices=AgentService.choices)
     post = models.ForeignKey(BorderControlPost, on_delete=models.PROTECT, related_name="agents")
 
+    class Meta:
+        triggers = [_agents_apart("agent_not_a_member", "sesame_membership")]
+
     def __str__(self) -> str:
         return f"{self.user} — {self.get_service_display()} — {self.post.code}"
+
+
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACCEPTED = "accepted", _("Accepted")
+    REVOKED = "revoked", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+@audited()
+class Invitation(models.Model):
+    """An invitation to join a company: pending until the invited person accepts it, once,
+    before it expires. The link sent by email carries a secret; only its SHA-256 is stored."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("email address"))
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.OPERATOR)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("invitation")
+        constraints = [
+            # One pending invitation per person and company (a new one cancels the old one).
+            models.UniqueConstraint(
+                fields=["company", "email"],
+                condition=Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="invitation_one_pending",
+            ),
+            models.CheckConstraint(
+                condition=Q(accepted_at__isnull=True) | Q(revoked_at__isnull=True),
+                name="invitation_accepted_or_revoked",
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")), name="invitation_expires_later"
+            ),
+            models.CheckConstraint(
+                condition=Q(email=Lower("email")), name="invitation_email_lower"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.company} ({self.status})"
+
+    @property
+    def status(self) -> str:
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.expires_at <= timezone.now():
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING
+
+    def get_status_display(self) -> str:
+        return str(InvitationStatus(self.status).label)
 
 
 class Partner(models.TextChoices):

@@ -1,18 +1,38 @@
 """Writes about people, companies and API keys. Each one is a single transaction."""
 
+import logging
+import secrets
+import smtplib
+from datetime import timedelta
 from typing import cast
 
+import pghistory
 from django.conf import settings
+from django.contrib.auth import password_validation
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from sesame.identifiers import compact
-from sesame.models import APIKey, Company, Membership, Partner, Role, User
+from sesame.models import (
+    LOGIN_FAILED,
+    AgentProfile,
+    APIKey,
+    Company,
+    Invitation,
+    InvitationStatus,
+    Membership,
+    Partner,
+    Role,
+    User,
+)
+from sesame.selectors import invitation_token_hash
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -72,40 +92,219 @@ def _require_admin(*, company: Company, by: User) -> None:
         raise PermissionDenied(_("Only a company administrator may manage members."))
 
 
+# --- invitations ------------------------------------------------------------------------------
+
+
+class InvitationRefused(Exception):
+    """An invitation that cannot be accepted, with a stable `code`: unknown, expired, accepted,
+    revoked, wrong_account (signed in as another address), agent, account_exists."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _invitation_ttl() -> timedelta:
+    return timedelta(days=getattr(settings, "INVITATION_TTL_DAYS", 7))
+
+
 @transaction.atomic
-def membership_invite(*, company: Company, email: str, role: str, by: User) -> Membership:
-    """Add a person to a company; a new person gets an email with a link to set a password."""
+def invitation_create(*, company: Company, email: str, role: str, by: User) -> Invitation:
+    """Invite a person to a company: a pending invitation that expires, sent by email after
+    commit with a single-use link (only the link's hash is stored). Nobody becomes a member
+    until the invited person accepts it (`invitation_accept`).
+
+    Refused: an agent's address (agents never join a company), an existing member. A pending
+    invitation of the same person to the same company is cancelled and replaced."""
     _require_admin(company=company, by=by)
     if role not in Role.values:
         raise ValidationError({"role": _("Unknown role.")})
-    email = User.objects.normalize_email(email).lower()
-    user, created = User.objects.get_or_create(email=email)
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    if Membership.objects.filter(company=company, user=user).exists():
+    email = User.objects.normalize_email(email).strip().lower()
+    if AgentProfile.objects.filter(user__email__iexact=email).exists():
+        raise ValidationError(
+            {"email": _("This address belongs to a control agent: agents cannot join a company.")}
+        )
+    if Membership.objects.filter(company=company, user__email__iexact=email).exists():
         raise ValidationError({"email": _("This person is already a member of the company.")})
-    membership = Membership.objects.create(company=company, user=user, role=role)
-    transaction.on_commit(lambda: _send_invitation(user=user, company=company, by=by))
+    now = timezone.now()
+    Invitation.objects.filter(
+        company=company, email=email, accepted_at__isnull=True, revoked_at__isnull=True
+    ).update(revoked_at=now)
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation.objects.create(
+        company=company,
+        email=email,
+        role=role,
+        token_hash=invitation_token_hash(token),
+        invited_by=by,
+        created_at=now,
+        expires_at=now + _invitation_ttl(),
+    )
+    transaction.on_commit(lambda: _invitation_send(invitation, token), robust=True)
+    return invitation
+
+
+@transaction.atomic
+def invitation_resend(*, invitation: Invitation, by: User) -> Invitation:
+    """Send a pending (or expired, not accepted nor cancelled) invitation again: a new link
+    (the old one stops working) and a new expiry."""
+    _require_admin(company=invitation.company, by=by)
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.accepted_at is not None or locked.revoked_at is not None:
+        raise ValidationError(_("This invitation was already accepted or cancelled."))
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    locked.token_hash = invitation_token_hash(token)
+    locked.created_at = now
+    locked.expires_at = now + _invitation_ttl()
+    locked.sent_at = None
+    locked.save(update_fields=["token_hash", "created_at", "expires_at", "sent_at"])
+    transaction.on_commit(lambda: _invitation_send(locked, token), robust=True)
+    return locked
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, by: User) -> None:
+    """Cancel a pending invitation: its link stops working. Idempotent once cancelled."""
+    _require_admin(company=invitation.company, by=by)
+    locked = Invitation.objects.select_for_update().get(pk=invitation.pk)
+    if locked.accepted_at is not None:
+        raise ValidationError(_("This invitation was already accepted."))
+    if locked.revoked_at is None:
+        locked.revoked_at = timezone.now()
+        locked.save(update_fields=["revoked_at"])
+
+
+def _invitation_send(invitation: Invitation, token: str) -> None:
+    """Email the link; `sent_at` records that the SMTP server took it. A failure is logged and
+    shown on the members page (the administrator can send it again)."""
+    company = invitation.company
+    link = settings.SITE_URL + reverse("invitation", kwargs={"token": token})
+    recipient = User.objects.filter(email__iexact=invitation.email).first()
+    language = recipient.language if recipient else settings.LANGUAGE_CODE
+    context = {
+        "company": company,
+        "by": invitation.invited_by,
+        "link": link,
+        "expires_at": invitation.expires_at,
+        "role": invitation.get_role_display,
+        "has_account": recipient is not None,
+    }
+    with translation.override(language):
+        subject = _("You are invited to join %(company)s on Sesame") % {"company": company.name}
+        body = render_to_string("sesame/email/invitation.txt", context)
+    try:
+        send_mail(subject, body, None, [invitation.email])
+    except (OSError, smtplib.SMTPException):
+        logger.exception("invitation %s: the email could not be sent", invitation.pk)
+        return
+    Invitation.objects.filter(pk=invitation.pk).update(sent_at=timezone.now())
+
+
+def invitation_usable(invitation: Invitation | None) -> Invitation:
+    """`invitation` if it can still be accepted; else `InvitationRefused` saying why (unknown,
+    accepted, revoked, expired)."""
+    if invitation is None:
+        raise InvitationRefused("unknown", _("This invitation link is not valid."))
+    status = invitation.status
+    if status == InvitationStatus.ACCEPTED:
+        raise InvitationRefused("accepted", _("This invitation was already used."))
+    if status == InvitationStatus.REVOKED:
+        raise InvitationRefused("revoked", _("This invitation was cancelled."))
+    if status == InvitationStatus.EXPIRED:
+        raise InvitationRefused("expired", _("This invitation has expired: ask for a new one."))
+    return invitation
+
+
+def _invitation_locked(token: str) -> Invitation:
+    """The invitation of this link, locked, if it can still be accepted."""
+    return invitation_usable(
+        Invitation.objects.select_for_update()
+        .select_related("company")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )
+
+
+def _join(invitation: Invitation, user: User) -> Membership:
+    try:
+        with transaction.atomic():
+            membership, _created = Membership.objects.get_or_create(
+                user=user, company=invitation.company, defaults={"role": invitation.role}
+            )
+    except IntegrityError as exc:
+        # The database keeps agents apart (sesame.models._agents_apart), also when an agent
+        # profile was written for this person since the check above.
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", "") == (
+            "membership_not_an_agent"
+        ):
+            raise InvitationRefused("agent", _("Control agents cannot join a company.")) from None
+        raise
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
     return membership
 
 
-def _send_invitation(*, user: User, company: Company, by: User) -> None:
-    from allauth.account.forms import default_token_generator
-    from allauth.account.utils import user_pk_to_url_str
+@transaction.atomic
+def invitation_accept(*, token: str, user: User) -> Membership:
+    """The signed-in `user` accepts the invitation of this link: they become a member with the
+    invited role, once. Refused (`InvitationRefused`): unknown, expired, already used or
+    cancelled; signed in as another address than the invited one; an agent. Two acceptances at
+    once: the invitation's row is locked, the second one finds it used."""
+    invitation = _invitation_locked(token)
+    if user.email.lower() != invitation.email:
+        raise InvitationRefused(
+            "wrong_account",
+            _("This invitation was sent to %(invited)s: sign in with that address to accept it.")
+            % {"invited": invitation.email},
+        )
+    if AgentProfile.objects.filter(user=user).exists():
+        raise InvitationRefused("agent", _("Control agents cannot join a company."))
+    return _join(invitation, user)
 
-    path = reverse(
-        "account_reset_password_from_key",
-        kwargs={
-            "uidb36": user_pk_to_url_str(user),
-            "key": default_token_generator.make_token(user),
-        },
-    )
-    context = {"company": company, "by": by, "link": settings.SITE_URL + path}
-    with translation.override(user.language):
-        subject = _("You are invited to Sesame by %(company)s") % {"company": company.name}
-        body = render_to_string("sesame/email/invitation.txt", context)
-    send_mail(subject, body, None, [user.email])
+
+@transaction.atomic
+def invitation_accept_new_account(*, token: str, password: str) -> Membership:
+    """A person without an account accepts the invitation of this link: the account of the
+    invited address is created with `password` (the portal's password rules) and joins the
+    company. Refused when an account of that address exists (`account_exists`: sign in and
+    accept instead), and like `invitation_accept`."""
+    invitation = _invitation_locked(token)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        raise InvitationRefused(
+            "account_exists",
+            _("An account exists for %(email)s: sign in to accept the invitation.")
+            % {"email": invitation.email},
+        )
+    candidate = User(email=invitation.email)
+    password_validation.validate_password(password, user=candidate)
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(invitation.email, password)
+    except IntegrityError:
+        raise InvitationRefused(
+            "account_exists",
+            _("An account exists for %(email)s: sign in to accept the invitation.")
+            % {"email": invitation.email},
+        ) from None
+    return _join(invitation, user)
+
+
+# --- sign-in failures -------------------------------------------------------------------------
+
+
+def login_failure_record(*, email: str, ip: str, reason: str, wait_seconds: int = 0) -> None:
+    """Leave a failed sign-in in the audit trail: an event of the account it was made for (the
+    address, the reason: password, second_factor, throttled_account, throttled_address, and the
+    wait imposed). An address with no account has no audit row; it is logged."""
+    user = User.objects.filter(email__iexact=email.strip()[:254]).first() if email else None
+    if user is None:
+        logger.warning("failed sign-in for an unknown account from %s (%s)", ip, reason)
+        return
+    with pghistory.context(ip=ip, reason=reason, wait_seconds=wait_seconds):
+        pghistory.create_event(user, label=LOGIN_FAILED)
 
 
 @transaction.atomic

@@ -162,11 +162,17 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_ADAPTER = "sesame.adapters.AccountAdapter"
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_LOGOUT_ON_GET = False
-# Login attempts are rate-limited per IP and per account (allauth, counted in Redis).
+# Failed sign-ins are throttled per account and per network address, separately (allauth,
+# counted in Redis; sesame.adapters refuses before counting and says how long to wait).
 ACCOUNT_RATE_LIMITS = {
-    "login_failed": env.str("LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
-    "login": "30/m/ip",
+    "login_failed": env.str("LOGIN_FAILED_RATE", default="5/5m/key,30/15m/ip"),
+    "login": env.str("LOGIN_RATE", default="120/m/ip"),
 }
+# The client's address is the last one the front (nginx) adds to X-Forwarded-For; without the
+# header (a request straight to the web server), the connection's address.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# An invitation to join a company is valid this long (sesame.services.invitation_create).
+INVITATION_TTL_DAYS = env.int("INVITATION_TTL_DAYS", default=7)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Sesame"
 

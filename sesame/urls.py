@@ -16,6 +16,19 @@ urlpatterns = [
     path("company/members/", views.members, name="members"),
     path("company/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
     path("company/switch/", views.company_switch, name="company-switch"),
+    path(
+        "company/invitations/<int:pk>/resend/",
+        views.invitation_resend,
+        name="invitation-resend",
+    ),
+    path(
+        "company/invitations/<int:pk>/cancel/",
+        views.invitation_cancel,
+        name="invitation-cancel",
+    ),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
+    # allauth's sign-in with precise statuses for a refused sign-in (sesame.views.LoginView).
+    path("accounts/login/", views.LoginView.as_view(), name="account_login"),
     path("profile/", views.profile, name="profile"),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),

@@ -1,29 +1,46 @@
 """Pages shared by every role: dashboard, company members, profile, health."""
 
+from typing import Any
+
+from allauth.account import views as allauth_views
 from django.contrib import messages
+from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from sesame import services
-from sesame.access import member_required
-from sesame.forms import InvitationForm, ProfileForm
-from sesame.models import Membership, Role
+from sesame.access import (
+    agent_without_second_factor,
+    is_agent,
+    member_required,
+    redirect_to_chooser,
+    request_agent,
+)
+from sesame.confirm import confirmation
+from sesame.forms import CompanyChoiceForm, InvitationForm, NewAccountForm, ProfileForm
+from sesame.models import Invitation, Membership, Role
 from sesame.registry import AGENT, OPERATOR, PANELS
 from sesame.selectors import (
     SESSION_COMPANY,
-    agent_profile_for_user,
     company_members,
     current_membership,
+    invitation_for_token,
+    invitations_open,
     memberships_for_user,
-    user_has_totp,
+    user_exists,
 )
+
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -33,15 +50,16 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Operator: their company's work. Agent: their post's queue."""
-    agent = agent_profile_for_user(user=request.user)  # type: ignore[arg-type]
+    if agent_without_second_factor(request):
+        return redirect("mfa_activate_totp")
+    agent = request_agent(request)
     if agent is not None:
-        if not user_has_totp(user=request.user):  # type: ignore[arg-type]
-            return redirect("mfa_activate_totp")
-        request.agent = agent  # type: ignore[attr-defined]
         role = AGENT
     else:
         membership = current_membership(request)
         if membership is None:
+            if memberships_for_user(user=request.user).exists():  # type: ignore[arg-type]
+                return redirect_to_chooser(request)
             return render(request, "sesame/no_company.html", status=403)
         request.membership = membership  # type: ignore[attr-defined]
         role = OPERATOR
@@ -66,24 +84,53 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     )
 
 
-@member_required
-@require_POST
+def _safe_next(request: HttpRequest, value: str | None) -> str:
+    if value and url_has_allowed_host_and_scheme(
+        value, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return value
+    return reverse("dashboard")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
 def company_switch(request: HttpRequest) -> HttpResponse:
-    company_id = request.POST.get("company", "")
-    membership = (
-        memberships_for_user(user=request.user)  # type: ignore[arg-type]
-        .filter(company_id=company_id if company_id.isdigit() else 0)
-        .first()
+    """The company chooser: a person in several companies says which one they work for now;
+    nothing is chosen for them (sesame.selectors.current_membership)."""
+    memberships = list(memberships_for_user(user=request.user))  # type: ignore[arg-type]
+    if not memberships:
+        return render(request, "sesame/no_company.html", status=403)
+    form = CompanyChoiceForm(
+        request.POST if request.method == "POST" else None, memberships=memberships
     )
-    if membership is None:
-        messages.error(request, _("You are not a member of that company."))
-    else:
-        request.session[SESSION_COMPANY] = membership.company_id
-    return redirect("dashboard")
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and form.is_valid():
+        company_id = form.cleaned_data["company"]
+        request.session[SESSION_COMPANY] = company_id
+        chosen = next(m for m in memberships if m.company_id == company_id)
+        messages.success(
+            request,
+            _("You now work for %(company)s.") % {"company": chosen.company.name},
+        )
+        return redirect(_safe_next(request, next_url))
+    current = current_membership(request)
+    return render(
+        request,
+        "sesame/company_switch.html",
+        {
+            "form": form,
+            "memberships": memberships,
+            "current": current,
+            "next": next_url if url_has_allowed_host_and_scheme(next_url, None) else "",
+        },
+        status=400 if form.is_bound else 200,
+    )
 
 
 @member_required
 def members(request: HttpRequest) -> HttpResponse:
+    """The company's members and open invitations; administrators invite (a pending invitation
+    sent by email) and remove."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
     is_admin = membership.role == Role.ADMIN
     form = InvitationForm(request.POST if request.method == "POST" else None)
@@ -93,7 +140,7 @@ def members(request: HttpRequest) -> HttpResponse:
             raise PermissionDenied
         if form.is_valid():
             try:
-                services.membership_invite(
+                invitation = services.invitation_create(
                     company=membership.company,
                     email=form.cleaned_data["email"],
                     role=form.cleaned_data["role"],
@@ -104,10 +151,7 @@ def members(request: HttpRequest) -> HttpResponse:
                     for error in errors:
                         form.add_error(field if field in form.fields else None, error)
             else:
-                messages.success(
-                    request,
-                    _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]},
-                )
+                _invitation_sent_message(request, invitation)
                 return redirect("members")
         status = 400
     return render(
@@ -115,6 +159,7 @@ def members(request: HttpRequest) -> HttpResponse:
         "sesame/members.html",
         {
             "members": company_members(company=membership.company),
+            "invitations": invitations_open(company=membership.company) if is_admin else [],
             "form": form,
             "is_admin": is_admin,
             "company": membership.company,
@@ -123,11 +168,201 @@ def members(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _invitation_sent_message(request: HttpRequest, invitation: Invitation) -> None:
+    invitation.refresh_from_db(fields=["sent_at"])
+    if invitation.sent_at is None:
+        messages.warning(
+            request,
+            _(
+                "The invitation to %(email)s is saved but the email could not be sent: send it "
+                "again in a moment."
+            )
+            % {"email": invitation.email},
+        )
+    else:
+        messages.success(
+            request,
+            _("Invitation sent to %(email)s; it is valid until %(date)s.")
+            % {
+                "email": invitation.email,
+                "date": date_format(timezone.localtime(invitation.expires_at), "DATETIME_FORMAT"),
+            },
+        )
+
+
+def _company_invitation(request: HttpRequest, pk: int) -> Invitation:
+    membership: Membership = request.membership  # type: ignore[attr-defined]
+    if membership.role != Role.ADMIN:
+        raise PermissionDenied
+    return get_object_or_404(invitations_open(company=membership.company), pk=pk)
+
+
+@member_required
+@require_POST
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = _company_invitation(request, pk)
+    try:
+        invitation = services.invitation_resend(invitation=invitation, by=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        _invitation_sent_message(request, invitation)
+    return redirect("members")
+
+
+@member_required
+@require_POST
+def invitation_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    """Cancel a pending invitation, after confirmation (sesame.confirm)."""
+    invitation = _company_invitation(request, pk)
+    asked = confirmation(
+        request,
+        question=_("Cancel the invitation to %(email)s?") % {"email": invitation.email},
+        detail=_("The link sent by email stops working."),
+        confirm_label=_("Cancel the invitation"),
+        cancel_url=reverse("members"),
+    )
+    if asked:
+        return asked
+    try:
+        services.invitation_revoke(invitation=invitation, by=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(
+            request, _("The invitation to %(email)s is cancelled.") % {"email": invitation.email}
+        )
+    return redirect("members")
+
+
+REFUSAL_STATUS = {
+    "unknown": 404,
+    "expired": 410,
+    "accepted": 410,
+    "revoked": 410,
+    "wrong_account": 403,
+    "agent": 403,
+    "account_exists": 409,
+}
+
+
+def _refused(
+    request: HttpRequest, refusal: services.InvitationRefused, **extra: Any
+) -> HttpResponse:
+    return render(
+        request,
+        "sesame/invitation.html",
+        {"refusal": refusal, **extra},
+        status=REFUSAL_STATUS.get(refusal.code, 400),
+    )
+
+
+def _joined(request: HttpRequest, membership: Membership) -> HttpResponse:
+    request.session[SESSION_COMPANY] = membership.company_id
+    messages.success(
+        request,
+        _("Welcome to %(company)s: it is now the company you work for.")
+        % {"company": membership.company.name},
+    )
+    return redirect("dashboard")
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request: HttpRequest, token: str) -> HttpResponse:
+    """The page of an invitation link. Signed in as the invited address: accept. No account
+    yet: choose a password, which creates the account and accepts. An account exists but
+    another person (or nobody) is signed in: sign in as the invited address first."""
+    found = invitation_for_token(token=token)
+    try:
+        found = services.invitation_usable(found)
+    except services.InvitationRefused as unusable:
+        return _refused(request, unusable, invitation=found)
+    context: dict[str, Any] = {"invitation": found}
+    user = request.user
+    if user.is_authenticated:
+        if is_agent(request):
+            refusal = services.InvitationRefused(
+                "agent", _("Control agents cannot join a company.")
+            )
+            return _refused(request, refusal, invitation=found)
+        if user.email.lower() != found.email:  # type: ignore[union-attr]
+            refusal = services.InvitationRefused(
+                "wrong_account",
+                _(
+                    "This invitation was sent to %(invited)s and you are signed in as "
+                    "%(current)s. Sign out, then open the link again and sign in as %(invited)s."
+                )
+                % {"invited": found.email, "current": user.email},  # type: ignore[union-attr]
+            )
+            return _refused(request, refusal, invitation=found, wrong_account=True)
+        if request.method == "POST":
+            try:
+                membership = services.invitation_accept(token=token, user=user)  # type: ignore[arg-type]
+            except services.InvitationRefused as refused:
+                return _refused(request, refused, invitation=found)
+            return _joined(request, membership)
+        return render(request, "sesame/invitation.html", {**context, "can_accept": True})
+    if user_exists(email=found.email):
+        login_url = f"{reverse('account_login')}?{urlencode({'next': request.path})}"
+        if request.method == "POST":
+            return redirect(login_url)
+        return render(request, "sesame/invitation.html", {**context, "sign_in_url": login_url})
+    form = NewAccountForm(request.POST if request.method == "POST" else None, email=found.email)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.invitation_accept_new_account(
+                token=token, password=form.cleaned_data["password1"]
+            )
+        except services.InvitationRefused as refused:
+            return _refused(request, refused, invitation=found)
+        except ValidationError as exc:
+            form.add_error("password1", exc)
+        else:
+            auth_login(request, membership.user, backend=MODEL_BACKEND)
+            return _joined(request, membership)
+    return render(
+        request,
+        "sesame/invitation.html",
+        {**context, "form": form},
+        status=400 if form.is_bound else 200,
+    )
+
+
+class LoginView(allauth_views.LoginView):
+    """allauth's sign-in, answering a refused sign-in with a precise status: 429 with
+    Retry-After while throttled (sesame.adapters), 400 for wrong credentials."""
+
+    def form_invalid(self, form: Any) -> HttpResponse:
+        response = super().form_invalid(form)
+        retry_after = getattr(self.request, "sesame_retry_after", None)
+        if retry_after:
+            response.status_code = 429
+            response["Retry-After"] = str(retry_after)
+        else:
+            response.status_code = 400
+        return response
+
+
 @member_required
 @require_POST
 def member_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove a member, after confirmation (sesame.confirm)."""
     membership: Membership = request.membership  # type: ignore[attr-defined]
-    target = get_object_or_404(Membership, pk=pk, company=membership.company)
+    if membership.role != Role.ADMIN:
+        raise PermissionDenied
+    target = get_object_or_404(
+        Membership.objects.select_related("user"), pk=pk, company=membership.company
+    )
+    asked = confirmation(
+        request,
+        question=_("Remove %(email)s from %(company)s?")
+        % {"email": target.user.email, "company": membership.company.name},
+        detail=_("They will no longer see the company's consignments and declarations."),
+        confirm_label=_("Remove the member"),
+        cancel_url=reverse("members"),
+    )
+    if asked:
+        return asked
     try:
         services.membership_remove(membership=target, by=request.user)  # type: ignore[arg-type]
     except ValidationError as exc:

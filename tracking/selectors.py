@@ -4,6 +4,7 @@ from datetime import date
 
 from django.db.models import Q, QuerySet
 
+from sesame.access import of_post
 from sesame.models import BorderControlPost, Company
 from tracking.models import Consignment, Event
 from tracking.timeline import Timeline, timeline_build
@@ -43,8 +44,9 @@ def consignments_for_company(*, company: Company) -> QuerySet[Consignment]:
 
 
 def consignments_for_post(*, post: BorderControlPost) -> QuerySet[Consignment]:
-    """What agents of a post see (read-only): consignments announced at their post."""
-    return Consignment.objects.filter(post=post).select_related("post", "company")
+    """What agents of a post see (read-only): consignments announced at their post; none for no
+    post (sesame.access.of_post)."""
+    return of_post(Consignment.objects.all(), post=post).select_related("post", "company")
 
 
 def consignment_events(*, consignment: Consignment) -> list[Event]:

@@ -34,8 +34,9 @@ from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
 from django.urls import Resolver404, resolve
 
-from sesame.models import AgentProfile, Membership
-from sesame.selectors import current_membership, user_has_totp
+from sesame.access import agent_of_post
+from sesame.models import Membership
+from sesame.selectors import current_membership
 from tracking.hub import CLOSED, OVERFLOW, Client, body, frame, hub
 from tracking.models import Consignment, Event
 
@@ -87,11 +88,7 @@ def stream_company(*, session_key: str | None, consignment_id: int | None) -> in
             return None
         if Membership.objects.filter(user=user, company_id=found["company_id"]).exists():
             return found["company_id"]
-        if (
-            found["post_id"] is not None
-            and AgentProfile.objects.filter(user=user, post_id=found["post_id"]).exists()
-            and user_has_totp(user=user)
-        ):
+        if agent_of_post(user=user, post_id=found["post_id"]):
             return found["company_id"]
         return None
     finally:

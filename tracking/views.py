@@ -1,29 +1,31 @@
 """Pages: the consignment list (with CSV export) and the live consignment page."""
 
-import csv
+from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import translation
 from django.utils.translation import gettext as _
 
-from sesame.selectors import agent_profile_for_user, current_membership, user_has_totp
+from sesame.access import agent_without_second_factor, request_agent
+from sesame.exports import csv_datetime, csv_response
+from sesame.selectors import current_membership
 from tracking import selectors
 from tracking.forms import ConsignmentFilterForm
+from tracking.kinds import CATEGORIES
 from tracking.models import Consignment
 
 PAGE_SIZE = 50
 
 
 def _scope(request: HttpRequest) -> tuple[QuerySet[Consignment], bool]:
-    """What the user may see: their company's consignments, or (agents) those of their post."""
-    agent = agent_profile_for_user(user=request.user)  # type: ignore[arg-type]
+    """What the user may see: their company's consignments, or (agents) those of their post
+    (sesame.access: another post's consignment, or one of no post, is not found)."""
+    agent = request_agent(request)
     if agent is not None:
-        if not user_has_totp(user=request.user):  # type: ignore[arg-type]
-            raise PermissionDenied
         return selectors.consignments_for_post(post=agent.post), True
     membership = current_membership(request)
     if membership is None:
@@ -43,7 +45,7 @@ def _filtered(request: HttpRequest) -> tuple[ConsignmentFilterForm, QuerySet[Con
 
 @login_required
 def consignment_list(request: HttpRequest) -> HttpResponse:
-    if agent_profile_for_user(user=request.user) and not user_has_totp(user=request.user):  # type: ignore[arg-type]
+    if agent_without_second_factor(request):
         return redirect("mfa_activate_totp")
     form, consignments, read_only = _filtered(request)
     status = 400 if form.is_bound and not form.is_valid() else 200
@@ -61,42 +63,47 @@ def consignment_list(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def consignment_export(request: HttpRequest) -> HttpResponse:
-    form, consignments, _read_only = _filtered(request)
+def consignment_export(request: HttpRequest) -> HttpResponseBase:
+    """The filtered list as CSV (sesame.exports): labels in the reader's language, local times."""
+    form, consignments, read_only = _filtered(request)
     if form.is_bound and not form.is_valid():
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="consignments-{stamp}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        [
-            _("Reference"),
-            _("Containers"),
-            _("Transport document"),
-            _("Port"),
-            _("Border control post"),
-            _("Expected arrival"),
-            _("Goods categories"),
-            _("CHED references"),
-            _("Status"),
-        ]
-    )
-    for consignment in consignments.iterator(chunk_size=500):
-        writer.writerow(
-            [
-                consignment.reference,
-                " ".join(consignment.container_numbers),
-                consignment.transport_document_number,
-                consignment.port,
-                consignment.post.code if consignment.post else "",
-                timezone.localtime(consignment.expected_arrival).isoformat(),
-                " ".join(consignment.categories),
-                " ".join(consignment.ched_references),
-                consignment.get_status_display(),
-            ]
-        )
-    return response
+    language = translation.get_language()
+    header = [
+        _("Reference"),
+        *([_("Company")] if read_only else []),
+        _("Containers"),
+        _("Transport document"),
+        _("Port"),
+        _("Border control post"),
+        _("Expected arrival"),
+        _("Goods categories"),
+        _("CHED references"),
+        _("Status"),
+    ]
+
+    def rows() -> Iterator[list[str]]:
+        # Streamed after the view returns: the reader's language is set again for each row.
+        for consignment in consignments.iterator(chunk_size=500):
+            with translation.override(language):
+                yield [
+                    consignment.reference,
+                    *([consignment.company.name] if read_only else []),
+                    " ".join(consignment.container_numbers),
+                    f"{consignment.get_transport_document_type_display()} "
+                    f"{consignment.transport_document_number}",
+                    str(consignment.get_port_display()),
+                    consignment.post.name if consignment.post else "",
+                    csv_datetime(consignment.expected_arrival),
+                    ", ".join(
+                        str(CATEGORIES[code].label) if code in CATEGORIES else code
+                        for code in consignment.categories
+                    ),
+                    " ".join(consignment.ched_references),
+                    str(consignment.get_status_display()),
+                ]
+
+    return csv_response(filename="consignments", header=header, rows=rows())
 
 
 def _consignment(request: HttpRequest, pk: int) -> tuple[Consignment, bool]:

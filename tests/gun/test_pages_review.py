@@ -141,7 +141,13 @@ def test_justified_then_release_imputes_and_releases(agent_client, declaration):
     assert state(declaration)[:3] == ("validated", "justified", "justified")
     page = text(agent_client.get(reverse("gun:review-detail", args=[declaration.pk])))
     assert 'data-testid="release"' in page
-    response = agent_client.post(reverse("gun:review-release", args=[declaration.pk]), follow=True)
+    url = reverse("gun:review-release", args=[declaration.pk])
+    question = text(agent_client.post(url))
+    assert 'data-testid="confirm-question"' in question
+    assert declaration.mrn in question
+    declaration.refresh_from_db()
+    assert declaration.status == "validated"  # asked, not released
+    response = agent_client.post(url, {"confirmed": "yes"}, follow=True)
     assert response.status_code == 200
     declaration.refresh_from_db()
     assert declaration.status == "released"
@@ -163,7 +169,9 @@ def test_unjustified_blocks_release(agent_client, declaration):
     page = text(agent_client.get(reverse("gun:review-detail", args=[declaration.pk])))
     assert 'data-testid="release"' not in page
     assert 'data-testid="release-blocked"' in page
-    response = agent_client.post(reverse("gun:review-release", args=[declaration.pk]), follow=True)
+    response = agent_client.post(
+        reverse("gun:review-release", args=[declaration.pk]), {"confirmed": "yes"}, follow=True
+    )
     assert response.status_code == 200
     assert "fr-alert--error" in response.content.decode()
     declaration.refresh_from_db()
@@ -171,7 +179,9 @@ def test_unjustified_blocks_release(agent_client, declaration):
 
 
 def test_release_of_an_open_control_is_refused_with_a_message_not_a_500(agent_client, declaration):
-    response = agent_client.post(reverse("gun:review-release", args=[declaration.pk]), follow=True)
+    response = agent_client.post(
+        reverse("gun:review-release", args=[declaration.pk]), {"confirmed": "yes"}, follow=True
+    )
     assert response.status_code == 200
     assert "fr-alert--error" in response.content.decode()
     declaration.refresh_from_db()

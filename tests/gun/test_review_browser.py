@@ -42,6 +42,12 @@ def test_agent_justifies_and_releases_a_controlled_declaration(
     page.click("[data-testid=decide]")
     page.wait_for_selector("[data-testid=release]")
     page.click("[data-testid=release]")
+    # The question replaces the button in place (HTMX); nothing is released before it.
+    question = page.wait_for_selector("[data-testid=confirm-question]")
+    assert declaration.mrn in question.inner_text()
+    declaration.refresh_from_db()
+    assert declaration.status == "validated"
+    page.click("[data-testid=confirm]")
     page.wait_for_selector("[data-testid=status][data-status=released]")
 
     declaration.refresh_from_db()

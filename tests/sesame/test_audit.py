@@ -31,7 +31,7 @@ def test_change_through_a_page_records_the_user_and_url(
 ) -> None:
     membership = Membership.objects.get(user=operator)
     client.force_login(company_admin)
-    client.post(reverse("member-remove", args=[membership.pk]))
+    client.post(reverse("member-remove", args=[membership.pk]), {"confirmed": "yes"})
     event = events_of(Membership, membership.pk).last()
     assert event.pgh_label == "delete"
     assert event.pgh_context.metadata["user"] == company_admin.pk

@@ -10,7 +10,7 @@ from tests.factories import MembershipFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_invites_a_new_person_who_gets_a_password_link(
+def test_an_invitation_makes_nobody_a_member_until_accepted(
     client, company, company_admin, django_capture_on_commit_callbacks
 ):
     client.force_login(company_admin)
@@ -19,29 +19,12 @@ def test_admin_invites_a_new_person_who_gets_a_password_link(
             reverse("members"), {"email": "New.Person@Example.org", "role": "operator"}
         )
     assert response.status_code == 302
-    user = User.objects.get(email="new.person@example.org")
-    assert not user.has_usable_password()
-    assert Membership.objects.get(user=user).company == company
+    assert not User.objects.filter(email="new.person@example.org").exists()
+    assert Membership.objects.filter(company=company).count() == 1
     assert len(mail.outbox) == 1
-    assert "/accounts/password/reset/key/" in mail.outbox[0].body
-
-
-def test_invited_person_sets_a_password_and_signs_in(
-    client, company, company_admin, django_capture_on_commit_callbacks
-):
-    client.force_login(company_admin)
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("members"), {"email": "invitee@example.org", "role": "operator"})
-    client.logout()
-    link = next(line for line in mail.outbox[0].body.splitlines() if "/reset/key/" in line)
-    path = link.split("8000", 1)[-1] if "8000" in link else link
-    response = client.get(path, follow=True)
-    form_url = response.redirect_chain[-1][0] if response.redirect_chain else path
-    response = client.post(
-        form_url, {"password1": "a-Long-enough-pass-2026", "password2": "a-Long-enough-pass-2026"}
-    )
-    assert response.status_code == 302
-    assert client.login(email="invitee@example.org", password="a-Long-enough-pass-2026")
+    assert "/invitations/" in mail.outbox[0].body
+    page = client.get(reverse("members")).content.decode()
+    assert "new.person@example.org" in page.split('data-testid="invitations"', 1)[1]
 
 
 @pytest.mark.parametrize(
@@ -77,17 +60,29 @@ def test_operator_may_not_invite(client, operator):
     assert not User.objects.filter(email="x@example.org").exists()
 
 
-def test_admin_removes_a_member(client, company, company_admin, operator):
+def test_admin_removes_a_member_after_confirming(client, company, company_admin, operator):
     client.force_login(company_admin)
     membership = Membership.objects.get(user=operator, company=company)
-    client.post(reverse("member-remove", args=[membership.pk]))
+    url = reverse("member-remove", args=[membership.pk])
+    question = client.post(url)
+    assert question.status_code == 200
+    body = question.content.decode()
+    assert operator.email in body
+    assert 'name="confirmed" value="yes"' in body
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    # HTMX asks in place: the question only, no page around it.
+    fragment = client.post(url, HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="confirm-question"' in fragment
+    assert "<html" not in fragment
+    assert Membership.objects.filter(pk=membership.pk).exists()
+    assert client.post(url, {"confirmed": "yes"}).status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
 
 
 def test_last_admin_cannot_be_removed(client, company, company_admin):
     other_admin = MembershipFactory(company=company, role="admin")
     client.force_login(company_admin)
-    client.post(reverse("member-remove", args=[other_admin.pk]))
+    client.post(reverse("member-remove", args=[other_admin.pk]), {"confirmed": "yes"})
     mine = Membership.objects.get(user=company_admin)
     from django.core.exceptions import ValidationError
 
@@ -104,7 +99,7 @@ def test_admin_of_another_company_cannot_remove_our_members(
     outsider = MembershipFactory(company=other_company, role="admin").user
     membership = Membership.objects.get(user=operator, company=company)
     client.force_login(outsider)
-    response = client.post(reverse("member-remove", args=[membership.pk]))
+    response = client.post(reverse("member-remove", args=[membership.pk]), {"confirmed": "yes"})
     assert response.status_code == 404
     assert Membership.objects.filter(pk=membership.pk).exists()
 

@@ -2,6 +2,7 @@
 
 from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, format_hotp_value, hotp_value
+from allauth.mfa.utils import decrypt
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -68,8 +69,7 @@ class Command(BaseCommand):
             AgentProfile.objects.update_or_create(
                 user=user, defaults={"service": service, "post": post}
             )
-            if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-                TOTP.activate(user, secret)
+            _totp_secret_ensure(user, secret)
             now = int(timezone.now().timestamp()) // 30
             lines.append(
                 f"  agent     {email:34} {post.name}\n            TOTP secret {secret} "
@@ -97,3 +97,14 @@ def _user(email: str, first: str, last: str) -> User:
     if user is None:
         user = User.objects.create_user(email, PASSWORD, first_name=first, last_name=last)
     return user
+
+
+def _totp_secret_ensure(user: User, secret: str) -> None:
+    """The agent's authenticator holds the secret printed for them: one enrolled since with
+    another secret (or none at all) is replaced, so every printed secret gives working codes."""
+    current = Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).first()
+    if current is not None:
+        if decrypt(current.data.get("secret", "")) == secret:
+            return
+        current.delete()
+    TOTP.activate(user, secret)
