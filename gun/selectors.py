@@ -294,3 +294,93 @@ for _model in (CheckMode, PartnerLink):
     )
 # A database flushed (tests) or migrated: nothing cached from before can be trusted.
 post_migrate.connect(lambda **_: _config_bump(), dispatch_uid="gun-config-flush", weak=False)
+
+
+def declaration_summary(*, company: Any, declaration_id: str = "", mrn: str = "") -> dict | None:
+    """A declaration of ``company`` (by id, else by MRN) as plain data for its printed summary:
+    header, items with their box-44 documents and imputations, the imputed and reserved
+    quantities of the ledger, and every GUN run with its messages (French and English labels).
+    None when the company has no such declaration. Reads only; a constant number of queries."""
+    from django.core.exceptions import ValidationError
+
+    from gun.engine.messages import MESSAGES
+
+    queryset = Declaration.objects.filter(company=company)
+    try:
+        if declaration_id:
+            queryset = queryset.filter(pk=declaration_id)
+        elif mrn:
+            queryset = queryset.filter(mrn=mrn)
+        else:
+            return None
+        declaration = _with_details(queryset).first()
+    except (ValidationError, ValueError):  # not a UUID
+        return None
+    if declaration is None:
+        return None
+    runs = []
+    for run in declaration_runs(declaration=declaration):
+        messages = []
+        for message in run.messages.all():
+            definition = MESSAGES.get(message.code)
+            messages.append(
+                {
+                    "code": message.code,
+                    "item": message.item,
+                    "document_code": message.document_code or "",
+                    "reference": message.reference or "",
+                    "label_fr": definition.label_fr if definition else message.code,
+                    "label_en": definition.label_en if definition else message.code,
+                    "passive": message.passive,
+                }
+            )
+        runs.append(
+            {"stage": run.stage, "outcome": run.outcome, "at": run.at, "messages": messages}
+        )
+    ledger = [
+        {
+            "item_number": entry.item_number,
+            "document_code": entry.document_code,
+            "reference": entry.reference,
+            "line_number": entry.line_number,
+            "phase": entry.phase,
+            "quantity": entry.quantity,
+            "at": entry.at,
+        }
+        for entry in declaration_ledger(declaration=declaration)
+    ]
+    return {
+        "id": str(declaration.pk),
+        "mrn": declaration.mrn or "",
+        "client_reference": declaration.client_reference,
+        "importer_eori": declaration.importer_eori,
+        "status": declaration.status,
+        "special_mentions": list(declaration.special_mentions),
+        "control_required": declaration.control_required,
+        "control_status": declaration.control_status,
+        "post": declaration.post.code if declaration.post else "",
+        "validated_at": declaration.validated_at,
+        "released_at": declaration.released_at,
+        "items": [
+            {
+                "item_number": item.item_number,
+                "commodity_code": item.commodity_code,
+                "origin_country": item.origin_country,
+                "net_mass_kg": item.net_mass_kg,
+                "documents": [
+                    {
+                        "code": document.code,
+                        "reference": document.reference,
+                        "date": document.date,
+                        "imputation_quantity": document.imputation_quantity,
+                        "imputation_unit": document.imputation_unit or "",
+                        "imputation_line_number": document.imputation_line_number,
+                    }
+                    for document in item.documents.all()
+                ],
+            }
+            for item in declaration.items.all()
+        ],
+        "ledger": ledger,
+        "runs": runs,
+    }
