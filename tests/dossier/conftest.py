@@ -2,6 +2,7 @@
 server: moto in server mode, its own process), sample files of every accepted content, and
 consignments."""
 
+import functools
 import io
 import socket
 import struct
@@ -25,7 +26,9 @@ from tests.tracking.conftest import free_port, make_consignment
 STORAGES = ("filesystem", "s3")
 
 
+@functools.cache
 def pdf_bytes(title: str = "Facture commerciale") -> bytes:
+    """A real PDF; the same title gives the same bytes (ReportLab stamps the time otherwise)."""
     return pdf.render(pdf.Sheet(title=title, subtitle="Sesame test", facts=[("Lot", title)]))
 
 
