@@ -13,5 +13,10 @@ class NotificationsConfig(AppConfig):
         from tracking.signals import event_recorded
 
         event_recorded.connect(on_event_recorded, dispatch_uid="notifications.outbox")
+        from dossier.signals import document_added, dossier_completed
+        from notifications.receivers import on_document_added, on_dossier_completed
+
+        document_added.connect(on_document_added, dispatch_uid="notifications.dossier_document")
+        dossier_completed.connect(on_dossier_completed, dispatch_uid="notifications.dossier_done")
         register_header_item("notifications/_header_item.html")
         register_nav(_("Notifications"), "notifications:inbox", OPERATOR, AGENT, order=80)

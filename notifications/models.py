@@ -113,7 +113,20 @@ class Delivery(models.Model):
     status callbacks. Inbox rows are delivered at once and carry `read_at`.
     """
 
-    event = models.ForeignKey("tracking.Event", on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(
+        "tracking.Event",
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        null=True,
+        blank=True,
+    )
+    # A notification about something else than a tracking event (the dossier's signals): the
+    # consignment, what it is about ("document:41") and the values its text shows.
+    consignment = models.ForeignKey(
+        "tracking.Consignment", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    subject = models.CharField(max_length=60, blank=True)
+    details = models.JSONField(default=dict, blank=True)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries"
     )
@@ -151,6 +164,15 @@ class Delivery(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=DeliveryStatus.values), name="notify_delivery_status"
             ),
+            models.UniqueConstraint(
+                fields=["subject", "user", "channel"],
+                condition=~Q(subject=""),
+                name="notify_delivery_subject_once",
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=False) | (Q(consignment__isnull=False) & ~Q(subject="")),
+                name="notify_delivery_about_something",
+            ),
         ]
         indexes = [
             models.Index(
@@ -168,6 +190,28 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.user_id} ({self.channel}, {self.status})"
+
+    @property
+    def about(self) -> "Subject | object":
+        """What the notification is about, as rendering reads it: the tracking event, or the
+        subject of a notification that follows no event."""
+        if self.event_id is not None:
+            return self.event
+        return Subject(self.consignment, self.kind, self.created_at, self.details)
+
+    @property
+    def occurred_at(self) -> object:
+        return self.event.occurred_at if self.event_id is not None else self.created_at
+
+
+class Subject:
+    """Reads like a tracking event (consignment, kind, occurred_at, payload) for rendering."""
+
+    def __init__(self, consignment: object, kind: str, occurred_at: object, payload: dict) -> None:
+        self.consignment = consignment
+        self.kind = kind
+        self.occurred_at = occurred_at
+        self.payload = payload
 
 
 class AttemptOutcome(models.TextChoices):

@@ -198,7 +198,7 @@ def email_message(
     and HTML, in the recipient's language; `content` (email_content) reused when given."""
     if content is None:
         content = email_content(
-            kind_code=delivery.kind, event=delivery.event, language=delivery.language
+            kind_code=delivery.kind, event=delivery.about, language=delivery.language
         )
     message = EmailMultiAlternatives(
         subject=content.subject,

@@ -12,7 +12,7 @@ def inbox_for_user(*, user: Any) -> QuerySet[Delivery]:
     """The user's own in-app notifications, newest first, with their event and consignment."""
     return (
         Delivery.objects.filter(user=user, channel=INBOX)
-        .select_related("event__consignment")
+        .select_related("event__consignment", "consignment")
         .order_by("-created_at", "-id")
     )
 

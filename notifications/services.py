@@ -98,7 +98,32 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
     kinds = kinds_for_event(event.kind, event.payload or {})
     if not kinds:
         return []
-    recipients = recipients_for_event(event=event, kinds=kinds)
+    return _outbox_write(kinds=kinds, about=event, anchor={"event": event})
+
+
+def deliveries_create_for_subject(
+    *, consignment: Any, kind_code: str, subject: str, details: dict[str, str]
+) -> list[int]:
+    """The outbox rows of a notification that follows no tracking event (the dossier's
+    signals: a document added, a dossier complete), inside the caller's transaction: as for an
+    event, to the consignment's company (and agents when the kind says so), once per
+    (subject, user, channel). `details` fills the text's {detail}."""
+    from notifications.kinds import KINDS
+    from notifications.models import Subject
+
+    kind = KINDS[kind_code]
+    about = Subject(consignment, kind_code, timezone.now(), details)
+    return _outbox_write(
+        kinds=[kind],
+        about=about,
+        anchor={"consignment": consignment, "subject": subject, "details": details},
+    )
+
+
+def _outbox_write(
+    *, kinds: list[NotificationKind], about: Any, anchor: dict[str, Any]
+) -> list[int]:
+    recipients = recipients_for_event(event=about, kinds=kinds)
     if not recipients:
         return []
     user_ids = [recipient.user.pk for recipient in recipients]
@@ -118,7 +143,7 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
                 if not prefs.get((user.pk, kind.code, channel), default):
                     continue
                 row = Delivery(
-                    event=event,
+                    **anchor,
                     user=user,
                     channel=channel,
                     kind=kind.code,
@@ -141,9 +166,10 @@ def deliveries_create_for_event(*, event: Any) -> list[int]:
     if not rows:
         return []
     Delivery.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    mine = {"event": anchor["event"]} if "event" in anchor else {"subject": anchor["subject"]}
     due = list(
         Delivery.objects.filter(
-            event=event, channel__in=PROVIDER_CHANNELS, status=DeliveryStatus.PENDING
+            **mine, channel__in=PROVIDER_CHANNELS, status=DeliveryStatus.PENDING
         )
         .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
         .values_list("id", "channel")
@@ -296,9 +322,9 @@ def _send_sms_batch(
     texts: dict[tuple[int, str, str], str] = {}  # one rendering per (event, kind, language)
     bodies = {}
     for row in rows:
-        key = (row.event_id, row.kind, row.language)
+        key = (row.event_id or row.subject, row.kind, row.language)
         if key not in texts:
-            texts[key] = message_texts(kind_code=row.kind, event=row.event, language=row.language)[
+            texts[key] = message_texts(kind_code=row.kind, event=row.about, language=row.language)[
                 1
             ]
         bodies[row.pk] = texts[key]
@@ -387,11 +413,11 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
                 results[row.pk] = _not_started(row)
                 continue
             try:
-                key = (row.event_id, row.kind, row.language)
+                key = (row.event_id or row.subject, row.kind, row.language)
                 content = contents.get(key)
                 if content is None:
                     content = contents[key] = email_content(
-                        kind_code=row.kind, event=row.event, language=row.language
+                        kind_code=row.kind, event=row.about, language=row.language
                     )
                 if not opened:
                     mail.open()
@@ -573,7 +599,7 @@ def deliveries_send_batch(
     deadline = started + conf.lease_seconds() - conf.TWILIO_TIMEOUT
     rows = {
         row.pk: row
-        for row in Delivery.objects.select_related("event__consignment")
+        for row in Delivery.objects.select_related("event__consignment", "consignment")
         .filter(pk__in=claimed)
         .order_by("pk")
     }
