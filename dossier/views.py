@@ -23,7 +23,7 @@ from dossier.forms import ShareForm, UploadForm
 from dossier.http import file_response, upload_prepare, upload_received
 from dossier.models import Document
 from dossier.selectors import OWNER, Access, Reader
-from dossier.types import CONTENTS, TYPES, types_for_origin
+from dossier.types import CONTENTS, TYPES
 from dossier.uploads import EMPTY, TOO_LARGE, UNSUPPORTED, Refused, max_bytes
 from sesame.selectors import agent_profile_for_user, current_membership, user_has_totp
 from tracking.selectors import consignment_timeline

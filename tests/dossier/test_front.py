@@ -225,8 +225,8 @@ def test_the_worker_memory_stays_flat_while_a_200_mib_dossier_streams(
 ):
     if dossier_storage.kind != "filesystem":
         pytest.skip("200 MiB held in the memory of the local S3 server: measured on disk only")
-    from dossier.services import document_upload
     from dossier.selectors import Reader, consignment_for_reader
+    from dossier.services import document_upload
     from tests.dossier.helpers import received
 
     consignment = make_consignment(company)

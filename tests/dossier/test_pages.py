@@ -175,7 +175,7 @@ def test_the_page_upload_checks_csrf(dossier, operator):
 
 def test_preview_is_inline_and_logged(dossier, operator, settings):
     settings.DOSSIER_ACCEL_PREFIX = ""
-    consignment, document = dossier
+    _consignment, document = dossier
     response = logged(operator).get(f"/dossier/documents/{document.pk}/preview/")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("inline;")
