@@ -9,7 +9,7 @@ import sys
 from importlib import import_module
 from importlib.util import find_spec
 
-MODULES = ("gun", "sse", "notify")
+MODULES = ("gun", "sse", "notify", "dossier")
 
 
 def main() -> int:

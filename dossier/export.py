@@ -186,7 +186,7 @@ def export_stream(
     ).encode()
     signature = (sign(manifest) + "\n").encode()
     pipe = _Pipe()
-    with zipfile.ZipFile(pipe, "w", allowZip64=True) as archive:  # type: ignore[arg-type]
+    with zipfile.ZipFile(pipe, "w", allowZip64=True) as archive:  # type: ignore[call-overload]
         archive.writestr(_info(INDEX, generated_at, zipfile.ZIP_DEFLATED), index)
         yield pipe.take()
         for entry in entries:

@@ -55,7 +55,7 @@ class _Xml:
         self.parser = expat.ParserCreate()
         self.parser.StartDoctypeDeclHandler = self._refuse
         self.parser.EntityDeclHandler = self._refuse
-        self.parser.ExternalEntityRefHandler = self._refuse
+        self.parser.ExternalEntityRefHandler = self._refuse  # type: ignore[assignment]
 
     @staticmethod
     def _refuse(*args: Any) -> None:
@@ -160,7 +160,7 @@ class DossierUploadHandler(FileUploadHandler):
                 self._xml.feed(b"", final=True)
             except (expat.ExpatError, ValueError):
                 self._refuse(UNSUPPORTED, "The XML is not well formed.")
-        upload.file.flush()
+        upload.flush()
         upload.seek(0)
         upload.size = self._size
         upload.sha256 = self._hash.hexdigest()

@@ -218,7 +218,7 @@ def share_create(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("Shared read-only with %(name)s.") % {"name": share.company.name}
             )
     else:
-        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
     return redirect(_back(access))
 
 

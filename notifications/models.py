@@ -201,7 +201,7 @@ class Delivery(models.Model):
 
     @property
     def occurred_at(self) -> object:
-        return self.event.occurred_at if self.event_id is not None else self.created_at
+        return self.event.occurred_at if self.event is not None else self.created_at
 
 
 class Subject:

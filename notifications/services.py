@@ -319,7 +319,7 @@ def _send_sms_batch(
     found; a SID stored on another row, or adopted by another row of the batch, is not adopted
     twice. One database query at most (the SIDs already stored)."""
     results: dict[int, _Result] = {}
-    texts: dict[tuple[int, str, str], str] = {}  # one rendering per (event, kind, language)
+    texts: dict[tuple[int | str, str, str], str] = {}  # one rendering per (event, kind, language)
     bodies = {}
     for row in rows:
         key = (row.event_id or row.subject, row.kind, row.language)
@@ -402,7 +402,7 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
     (event, kind, language) is rendered once for all its recipients; with Django's SMTP backend
     the raw message is handed to the open SMTP session as it is (no per-message MIME tree)."""
     results: dict[int, _Result] = {}
-    contents: dict[tuple[int, str, str], EmailContent] = {}
+    contents: dict[tuple[int | str, str, str], EmailContent] = {}
     mail = get_connection()
     raw_smtp = isinstance(mail, SmtpBackend)
     sender = sanitize_address(settings.DEFAULT_FROM_EMAIL, "utf-8") if raw_smtp else ""

@@ -8,7 +8,9 @@ from tracking.api.serializers import ContainerField
 
 
 class DocumentSerializer(serializers.ModelSerializer):
-    replaces = serializers.PrimaryKeyRelatedField(read_only=True)
+    replaces: serializers.PrimaryKeyRelatedField[Document] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
 
     class Meta:
         model = Document
@@ -70,7 +72,7 @@ class PartnerFileSerializer(DocumentUploadSerializer):
 
 class DossierSerializer(serializers.Serializer):
     consignment = serializers.IntegerField()
-    required = serializers.ListField(child=serializers.CharField())
+    required = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
     present = serializers.ListField(child=serializers.CharField())
     missing = serializers.ListField(child=serializers.CharField())
     complete = serializers.BooleanField()

@@ -106,7 +106,7 @@ def _receive(request: Request, serializer_class: type[serializers.Serializer]) -
         raise _refusal(exc) from None
     if handler.extra_file:
         raise Refusal(400, "invalid", "Send one file per request.", "file")
-    values = {key: data.get(key) for key in data if key != "file"}
+    values = {key: data.get(key) for key in data if key != "file"}  # type: ignore[union-attr]
     if received is not None:
         values["file"] = received.content
     fields = serializer_class(data=values)
