@@ -261,9 +261,9 @@ def _log(*, documents: Iterable[Document], reader: Reader, action: str) -> int:
     return len(rows)
 
 
-@transaction.atomic
 def document_download_record(*, document: Document, reader: Reader) -> None:
-    """Record that `reader` downloads `document` (who, which company or partner, when)."""
+    """Record that `reader` downloads `document` (who, which company or partner, when): one
+    INSERT, its own transaction."""
     _log(documents=[document], reader=reader, action=AccessAction.DOWNLOAD)
 
 

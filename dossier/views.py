@@ -24,7 +24,14 @@ from dossier.http import file_response, upload_prepare, upload_received
 from dossier.models import Document
 from dossier.selectors import OWNER, Access, Reader
 from dossier.types import CONTENTS, TYPES
-from dossier.uploads import EMPTY, TOO_LARGE, UNSUPPORTED, Refused, max_bytes
+from dossier.uploads import (
+    EMPTY,
+    TOO_LARGE,
+    UNSUPPORTED,
+    DossierUploadHandler,
+    Refused,
+    max_bytes,
+)
 from sesame.selectors import agent_profile_for_user, current_membership, user_has_totp
 from tracking.selectors import consignment_timeline
 
@@ -123,12 +130,19 @@ def _wants_json(request: HttpRequest) -> bool:
 @require_POST
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
     access, reader = _access(request, pk)
-    return _upload_checked(request, access, reader)
+    try:
+        # Before anything reads the body (the CSRF check reads the form): stream the file.
+        handler = upload_prepare(request)
+    except Refused as exc:
+        handler = exc  # type: ignore[assignment]
+    return _upload_checked(request, access, reader, handler)
 
 
 @csrf_protect
-def _upload_checked(request: HttpRequest, access: Access, reader: Reader) -> HttpResponse:
-    status, payload = _upload(request, access, reader)
+def _upload_checked(
+    request: HttpRequest, access: Access, reader: Reader, handler: DossierUploadHandler | Refused
+) -> HttpResponse:
+    status, payload = _upload(request, access, reader, handler)
     if _wants_json(request):
         return JsonResponse(payload, status=status)
     if status in (200, 201):
@@ -138,11 +152,14 @@ def _upload_checked(request: HttpRequest, access: Access, reader: Reader) -> Htt
     return redirect("dossier:page", pk=access.consignment.pk)
 
 
-def _upload(request: HttpRequest, access: Access, reader: Reader) -> tuple[int, dict[str, Any]]:
+def _upload(
+    request: HttpRequest, access: Access, reader: Reader, handler: DossierUploadHandler | Refused
+) -> tuple[int, dict[str, Any]]:
     if not access.can_write:
         return 403, {"code": "read_only", "detail": _("This dossier is shared with you read-only.")}
     try:
-        handler = upload_prepare(request)
+        if isinstance(handler, Refused):
+            raise handler
         form = UploadForm(request.POST)
         received = upload_received(handler, request.FILES)
     except Refused as exc:

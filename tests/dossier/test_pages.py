@@ -171,6 +171,17 @@ def test_the_page_upload_checks_csrf(dossier, operator):
     )
     assert response.status_code == 403
     assert Document.objects.filter(consignment=consignment).count() == 2
+    # With the token the page carries (as dossier.js sends it): accepted.
+    client.get(f"/tracking/{consignment.pk}/")
+    token = client.cookies["csrftoken"].value
+    response = client.post(
+        f"/dossier/consignments/{consignment.pk}/upload/",
+        {"file": upload(pdf_bytes("csrf")), "type": "other"},
+        HTTP_X_CSRFTOKEN=token,
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.status_code == 201
+    assert Document.objects.filter(consignment=consignment).count() == 3
 
 
 def test_preview_is_inline_and_logged(dossier, operator, settings):
