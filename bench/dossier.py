@@ -179,9 +179,21 @@ def _downloads(url: str, headers: dict[str, str], *, clients: int, total: int, n
     return result
 
 
+def _evict(files: list[Path]) -> None:
+    """Drop these files' pages from the page cache (only theirs): the next read is from disk."""
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+
+
 def _export(stack: Stack, key: str, consignment: int, files: list[Path]) -> dict[str, float]:
     import requests
 
+    _evict(files)
     master = stack.processes[0].pid  # gunicorn
     workers = _children(master)
     before = {pid: _rss_kib(pid) for pid in workers}
@@ -212,6 +224,7 @@ def _export(stack: Stack, key: str, consignment: int, files: list[Path]) -> dict
     done.set()
     sampler.join()
     growth = max(peak[pid] - before[pid] for pid in workers) / 1024
+    _evict(files)
     began = time.perf_counter()
     read = 0
     for path in files:
@@ -340,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{e['zip_mib']:.0f} MiB in {e['export_s']:.2f} s: {e['export_mibs']:.0f} MiB/s",
         ),
         (
-            "reading the same files from disk (this process, 1 MiB reads, page cache warm)",
+            "reading the same files from disk (this process, 1 MiB reads)",
             f"{e['disk_mib']:.0f} MiB in {e['disk_s']:.2f} s: {e['disk_mibs']:.0f} MiB/s",
         ),
         ("**export / disk**", f"**{export_ratio:.0%}** (goal ≥ 50 %)"),
