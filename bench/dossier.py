@@ -380,8 +380,9 @@ A download costs a gunicorn worker the access check, the access-log row and an
 The export is written by the standard library's zipfile into a pipe drained after every
 1 MiB chunk read from the storage (documents stored, not compressed), and nginx passes the
 stream on in 1 MiB reads without buffering it to disk: the worker's memory does not depend on
-the dossier's size. Both sides of each ratio ran back to back in one run on the same machine,
-the files in the page cache.
+the dossier's size. Both sides of each ratio ran back to back in one run on the same
+machine; before each side of the export ratio, the files' pages are dropped from the page
+cache (`posix_fadvise(DONTNEED)` on these files only), so both read them from disk.
 
 Run again: `flock /work/brief/bench.lock env BENCH_DATABASE=bench_dossier BENCH_REDIS_DB=42
 .venv/bin/python -m bench.dossier` (or `make bench`).
