@@ -17,7 +17,7 @@ def _received(title: str, lines: list[str]) -> Received:
         pdf.Sheet(
             title=title,
             subtitle="Document de démonstration",
-            facts=[],
+            facts=[("Émis par", "Sesame (démonstration)")],
             sections=[pdf.Section("Contenu", lines=lines)],
         )
     )

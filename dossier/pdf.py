@@ -64,15 +64,16 @@ def render(sheet: Sheet) -> bytes:
         Paragraph(escape(sheet.subtitle), styles["Heading3"]),
         Spacer(1, 4 * mm),
     ]
-    facts = Table(
-        [
-            [Paragraph(f"<b>{escape(label)}</b>", small), Paragraph(escape(value), small)]
-            for label, value in sheet.facts
-        ],
-        colWidths=[55 * mm, 125 * mm],
-    )
-    facts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
-    story += [facts, Spacer(1, 4 * mm)]
+    if sheet.facts:
+        facts = Table(
+            [
+                [Paragraph(f"<b>{escape(label)}</b>", small), Paragraph(escape(value), small)]
+                for label, value in sheet.facts
+            ],
+            colWidths=[55 * mm, 125 * mm],
+        )
+        facts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+        story += [facts, Spacer(1, 4 * mm)]
     for section in sheet.sections:
         story.append(Paragraph(escape(section.title), styles["Heading2"]))
         for line in section.lines:

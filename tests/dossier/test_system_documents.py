@@ -167,3 +167,11 @@ def test_a_worker_killed_during_generation_still_gives_one_document(
     finally:
         blocker.close()
         watcher.close()
+
+
+@pytest.mark.django_db
+def test_a_sheet_without_facts_is_still_a_pdf():
+    from dossier import pdf
+
+    data = pdf.render(pdf.Sheet(title="Titre", subtitle="Sous-titre", facts=[]))
+    assert PdfReader(io.BytesIO(data)).pages[0].extract_text().startswith("Titre")
