@@ -267,7 +267,7 @@ DOSSIER_FILES_ROOT = env.str(
 if DOSSIER_STORAGE == "s3":
     STORAGES["dossier"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
+        "OPTIONS": {  # type: ignore[dict-item]
             "bucket_name": env.str("DOSSIER_S3_BUCKET"),
             "endpoint_url": env.str("DOSSIER_S3_ENDPOINT_URL", default=None),
             "region_name": env.str("DOSSIER_S3_REGION", default=None),
@@ -281,7 +281,7 @@ if DOSSIER_STORAGE == "s3":
 else:
     STORAGES["dossier"] = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": DOSSIER_FILES_ROOT, "base_url": None},
+        "OPTIONS": {"location": DOSSIER_FILES_ROOT, "base_url": None},  # type: ignore[dict-item]
     }
 # With the file system, nginx sends the bytes (X-Accel-Redirect to this internal location of
 # the front, deploy/nginx.conf.template) once Django has checked access; empty: Django streams.
