@@ -10,7 +10,7 @@ import sys
 from importlib import import_module
 from importlib.util import find_spec
 
-MODULES = ("gun", "sse", "notify", "appointments")
+MODULES = ("gun", "sse", "notify", "appointments", "dossier")
 
 
 def main() -> int:

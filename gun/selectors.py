@@ -281,44 +281,6 @@ def declarations_awaiting_control(
     )
 
 
-@dataclass(frozen=True)
-class DeclarationRecord:
-    """A declaration as a summary or a release note prints it: the row (MRN, status, post),
-    its content (``declaration_content``), the quantities imputed per (item number, document
-    code, reference), and the messages of its last GUN run in order."""
-
-    declaration: Declaration
-    content: list[dict[str, Any]]
-    imputed: dict[tuple[int | None, str, str], Decimal]
-    messages: list[GunMessage]
-
-
-def declaration_record(*, pk: Any, company: Any) -> DeclarationRecord | None:
-    """The company's declaration with its items, documents, imputed quantities and last GUN
-    messages (None when absent or another company's): four queries."""
-    declaration = (
-        Declaration.objects.select_related("post", "last_run", "company")
-        .filter(pk=pk, company=company)
-        .first()
-    )
-    if declaration is None:
-        return None
-    imputed: dict[tuple[int | None, str, str], Decimal] = defaultdict(Decimal)
-    for row in (
-        LedgerEntry.objects.filter(declaration=declaration, phase=LedgerPhase.IMPUTE)
-        .values("item_number", "document_code", "reference")
-        .annotate(total=Sum("quantity"))
-    ):
-        imputed[(row["item_number"], row["document_code"], row["reference"])] = row["total"]
-    messages = list(declaration.last_run.messages.order_by("order")) if declaration.last_run else []
-    return DeclarationRecord(
-        declaration=declaration,
-        content=declaration_content(declaration_id=declaration.pk),
-        imputed=dict(imputed),
-        messages=messages,
-    )
-
-
 # =============================================================================================
 # Partner documents and their balances
 # =============================================================================================
@@ -644,32 +606,92 @@ for _model in (CheckMode, PartnerLink):
 post_migrate.connect(lambda **_: _config_bump(), dispatch_uid="gun-config-flush", weak=False)
 
 
-def declaration_with_open_control(
-    *,
-    company: Any,
-    declaration_ids: list[str] | tuple[str, ...] = (),
-    mrns: list[str] | tuple[str, ...] = (),
-    client_references: list[str] | tuple[str, ...] = (),
-) -> Declaration | None:
-    """The company's declaration, among those named by id, MRN or client reference, that is
-    selected for control (``control_required``) with its control still open; None when there is
-    none. One indexed query. For the customs appointment precondition (APPOINTMENTS.md §2)."""
-    import uuid
+def declaration_summary(*, company: Any, declaration_id: str = "", mrn: str = "") -> dict | None:
+    """A declaration of ``company`` (by id, else by MRN) as plain data for its printed summary:
+    header, items with their box-44 documents and imputations, the imputed and reserved
+    quantities of the ledger, and every GUN run with its messages (French and English labels).
+    None when the company has no such declaration. Reads only; a constant number of queries."""
+    from django.core.exceptions import ValidationError
 
-    from django.db.models import Q
-
-    ids = []
-    for value in declaration_ids:
-        try:
-            ids.append(uuid.UUID(str(value)))
-        except ValueError:
-            continue
-    named = Q(pk__in=ids) | Q(mrn__in=[m for m in mrns if m])
-    named |= Q(client_reference__in=[r for r in client_references if r])
-    return (
-        Declaration.objects.filter(named, company=company, control_required=True)
-        .filter(control_status="open")
-        .exclude(status="cancelled")
-        .order_by("pk")
-        .first()
+    queryset = Declaration.objects.filter(company=company)
+    try:
+        if declaration_id:
+            queryset = queryset.filter(pk=declaration_id)
+        elif mrn:
+            queryset = queryset.filter(mrn=mrn)
+        else:
+            return None
+        declaration = _with_details(queryset).first()
+    except (ValidationError, ValueError):  # not a UUID
+        return None
+    if declaration is None:
+        return None
+    runs = []
+    runs_with_messages = declaration.runs.order_by("-id").prefetch_related(
+        Prefetch("messages", queryset=GunMessage.objects.order_by("order"))
     )
+    for run in runs_with_messages:
+        messages = []
+        for message in run.messages.all():
+            definition = RULES.get(message.code)
+            messages.append(
+                {
+                    "code": message.code,
+                    "item": message.item,
+                    "document_code": message.document_code or "",
+                    "reference": message.reference or "",
+                    "label_fr": definition.label_fr if definition else message.code,
+                    "label_en": definition.label_en if definition else message.code,
+                    "passive": message.passive,
+                }
+            )
+        runs.append(
+            {"stage": run.stage, "outcome": run.outcome, "at": run.at, "messages": messages}
+        )
+    ledger = [
+        {
+            "item_number": entry.item_number,
+            "document_code": entry.document_code,
+            "reference": entry.reference,
+            "line_number": entry.line_number,
+            "phase": entry.phase,
+            "quantity": entry.quantity,
+            "at": entry.at,
+        }
+        for entry in declaration.ledger_entries.order_by("id")
+    ]
+    return {
+        "id": str(declaration.pk),
+        "mrn": declaration.mrn or "",
+        "client_reference": declaration.client_reference,
+        "importer_eori": declaration.importer_eori,
+        "status": declaration.status,
+        "special_mentions": list(declaration.special_mentions),
+        "control_required": declaration.control_required,
+        "control_status": declaration.control_status,
+        "post": declaration.post.code if declaration.post else "",
+        "validated_at": declaration.validated_at,
+        "released_at": declaration.released_at,
+        "items": [
+            {
+                "item_number": item.item_number,
+                "commodity_code": item.commodity_code,
+                "origin_country": item.origin_country,
+                "net_mass_kg": item.net_mass_kg,
+                "documents": [
+                    {
+                        "code": document.code,
+                        "reference": document.reference,
+                        "date": document.date,
+                        "imputation_quantity": document.imputation_quantity,
+                        "imputation_unit": document.imputation_unit or "",
+                        "imputation_line_number": document.imputation_line_number,
+                    }
+                    for document in item.documents.all()
+                ],
+            }
+            for item in declaration.items.all()
+        ],
+        "ledger": ledger,
+        "runs": runs,
+    }

@@ -9,11 +9,19 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from appointments.signals import appointment_changed
-        from notifications.receivers import on_appointment_changed, on_event_recorded
+        from dossier.signals import document_added, dossier_completed
+        from notifications.receivers import (
+            on_appointment_changed,
+            on_document_added,
+            on_dossier_completed,
+            on_event_recorded,
+        )
         from sesame.registry import AGENT, OPERATOR, register_header_item, register_nav
         from tracking.signals import event_recorded
 
         event_recorded.connect(on_event_recorded, dispatch_uid="notifications.outbox")
         appointment_changed.connect(on_appointment_changed, dispatch_uid="notifications.notices")
+        document_added.connect(on_document_added, dispatch_uid="notifications.dossier_document")
+        dossier_completed.connect(on_dossier_completed, dispatch_uid="notifications.dossier_done")
         register_header_item("notifications/_header_item.html")
         register_nav(_("Notifications"), "notifications:inbox", OPERATOR, AGENT, order=80)

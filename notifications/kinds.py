@@ -257,6 +257,23 @@ _KINDS = [
         },
         defaults={ADMIN: INBOX_ONLY, OPERATOR: INBOX_ONLY, AGENT: frozenset()},
     ),
+    NotificationKind(
+        "dossier_completed",
+        _("Import dossier complete"),
+        frozenset(),  # follows the dossier's signal, not a tracking event
+        urgent=False,
+        subject={
+            "fr": "[Sesame] Dossier complet — {reference}",
+            "en": "[Sesame] Dossier complete — {reference}",
+        },
+        text={
+            "fr": "Sesame : le dossier d'import du lot {reference} ({port}) contient désormais "
+            "tous les documents requis.",
+            "en": "Sesame: the import dossier of consignment {reference} ({port}) now holds "
+            "every required document.",
+        },
+        defaults={ADMIN: EMAIL_INBOX, OPERATOR: INBOX_ONLY, AGENT: frozenset()},
+    ),
 ]
 
 KINDS: dict[str, NotificationKind] = {kind.code: kind for kind in _KINDS}

@@ -1,5 +1,6 @@
-"""Listens to tracking (every newly recorded event) and to appointments (every change): their
-outbox rows are written in the same transaction."""
+"""Listens to tracking (every newly recorded event), to appointments (every change) and to the
+dossier (a document from a partner or from Sesame, a dossier now complete): their outbox rows are
+written in the same transaction."""
 
 from typing import Any
 
@@ -31,4 +32,51 @@ def on_appointment_changed(sender: Any, appointment: Any, action: str, **kwargs:
         texts=content.texts,
         attachments=[asdict(item) for item in content.attachments],
         kinds=kinds,
+    )
+
+
+def _dossier_notice(*, key: str, consignment: Any, kind: str, event: Any, detail: str) -> None:
+    """A dossier change as a notice: `event` (a lazy label) in each language, then `detail`."""
+    from django.utils import timezone, translation
+
+    from notifications.kinds import KINDS
+    from notifications.services import notice_record
+
+    texts = {}
+    for language in ("fr", "en"):
+        with translation.override(language):
+            texts[language] = {"event": str(event), "detail": detail}
+    notice_record(
+        key=key,
+        consignment=consignment,
+        occurred_at=timezone.now(),
+        texts=texts,
+        attachments=[],
+        kinds=[KINDS[kind]],
+    )
+
+
+def on_document_added(sender: Any, document: Any, **kwargs: Any) -> None:
+    """A document the company did not upload itself: from a partner system or from Sesame."""
+    from dossier.types import TYPES
+
+    if document.origin not in ("partner", "system"):
+        return
+    source = document.partner or "Sesame"
+    _dossier_notice(
+        key=f"dossier:document:{document.pk}",
+        consignment=document.consignment,
+        kind="document_added",
+        event=TYPES[document.type].label,
+        detail=" — ".join(part for part in (document.reference, source) if part),
+    )
+
+
+def on_dossier_completed(sender: Any, consignment: Any, **kwargs: Any) -> None:
+    _dossier_notice(
+        key=f"dossier:completed:{consignment.pk}",
+        consignment=consignment,
+        kind="dossier_completed",
+        event="",
+        detail="",
     )

@@ -11,8 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
 
 
-def render(*, listen: str, web: str, stream: str, prefix: Path) -> str:
+def render(
+    *, listen: str, web: str, stream: str, prefix: Path, dossier_files: str | Path | None = None
+) -> str:
+    """The configuration; `dossier_files` is where the dossier's file-system storage lives
+    (DOSSIER_FILES_ROOT, by default .local/dossier as in development)."""
     text = TEMPLATE.read_text()
+    files = dossier_files or os.environ.get("DOSSIER_FILES_ROOT") or ROOT / ".local" / "dossier"
     user = "user root;" if os.geteuid() == 0 else ""
     return (
         text.replace("{{USER}}", user)
@@ -20,6 +25,7 @@ def render(*, listen: str, web: str, stream: str, prefix: Path) -> str:
         .replace("{{WEB}}", web)
         .replace("{{STREAM}}", stream)
         .replace("{{PREFIX}}", str(prefix))
+        .replace("{{DOSSIER_FILES}}", str(Path(files).resolve()).rstrip("/"))
     )
 
 

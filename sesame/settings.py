@@ -291,3 +291,52 @@ CELERY_BEAT_SCHEDULE["appointments: waitlist expiries and offers"] = {
     "task": "appointments.waitlist_sweep",
     "schedule": 60.0,
 }
+
+# --- Import dossier -----------------------------------------------------------------------
+# Where the documents' bytes live: the file system (default) or an S3-compatible store.
+DOSSIER_STORAGE = env.str("DOSSIER_STORAGE", default="filesystem")
+if DOSSIER_STORAGE not in ("filesystem", "s3"):
+    raise ImproperlyConfigured("DOSSIER_STORAGE must be 'filesystem' or 's3'")
+DOSSIER_FILES_ROOT = env.str(
+    "DOSSIER_FILES_ROOT",
+    default=str(BASE_DIR / ".local" / "dossier") if DEV else "/var/lib/sesame/dossier",
+)
+if DOSSIER_STORAGE == "s3":
+    STORAGES["dossier"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {  # type: ignore[dict-item]
+            "bucket_name": env.str("DOSSIER_S3_BUCKET"),
+            "endpoint_url": env.str("DOSSIER_S3_ENDPOINT_URL", default=None),
+            "region_name": env.str("DOSSIER_S3_REGION", default=None),
+            "access_key": env.str("DOSSIER_S3_ACCESS_KEY_ID", default=None),
+            "secret_key": env.str("DOSSIER_S3_SECRET_ACCESS_KEY", default=None),
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+else:
+    STORAGES["dossier"] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": DOSSIER_FILES_ROOT, "base_url": None},  # type: ignore[dict-item]
+    }
+# With the file system, nginx sends the bytes (X-Accel-Redirect to this internal location of
+# the front, deploy/nginx.conf.template) once Django has checked access; empty: Django streams.
+DOSSIER_ACCEL_PREFIX = env.str("DOSSIER_ACCEL_PREFIX", default="/_dossier_files/")
+DOSSIER_MAX_UPLOAD_BYTES = env.int("DOSSIER_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Uploads are written to disk as they arrive (never whole in memory), here ("" = the system's).
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
+# Ed25519 key signing dossier exports: PEM text, or a file; generated into .local/ in development.
+DOSSIER_SIGNING_KEY = env.str("DOSSIER_SIGNING_KEY", default="")
+DOSSIER_SIGNING_KEY_FILE = env.str(
+    "DOSSIER_SIGNING_KEY_FILE",
+    default=str(BASE_DIR / ".local" / "dossier-signing-key.pem") if DEV else "",
+)
+CELERY_BEAT_SCHEDULE["dossier-retention-purge"] = {
+    "task": "dossier.retention_purge",
+    "schedule": env.int("DOSSIER_PURGE_SECONDS", default=6 * 3600),
+}
+CELERY_BEAT_SCHEDULE["dossier-generation-sweep"] = {
+    "task": "dossier.generation_sweep",
+    "schedule": 60.0,
+}

@@ -99,19 +99,19 @@ def precondition_check(*, consignment: Consignment, service: str) -> None:
 
 def customs_control_declaration(*, consignment: Consignment) -> Any:
     """The linked declaration whose customs control is open (gun's selector), or None."""
-    from gun.selectors import declaration_with_open_control
+    from gun.selectors import declarations_awaiting_control
 
     links = list(
         consignment.declaration_links.values_list("declaration_id", "mrn", "client_reference")
     )
     if not links:
         return None
-    return declaration_with_open_control(
+    return declarations_awaiting_control(
         company=consignment.company_id,
-        declaration_ids=[link[0] for link in links if link[0]],
+        ids=[link[0] for link in links if link[0]],
         mrns=[link[1] for link in links if link[1]],
         client_references=[link[2] for link in links if link[2]],
-    )
+    ).first()
 
 
 def lock_timeout() -> None:

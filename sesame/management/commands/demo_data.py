@@ -63,6 +63,7 @@ class Command(BaseCommand):
             from appointments import demo as appointments_demo
 
             appointments_demo.load(company=company, tag=slug.upper(), by=operator.email)
+        _demo_dossier()
         for code, email, service, secret in AGENTS:
             post = BorderControlPost.objects.get(code=code)
             user = _user(email, "Agent", post.name)
@@ -90,6 +91,24 @@ class Command(BaseCommand):
             lines.append(f"  partner {partner:17} Authorization: Api-Key {raw}")
         if not options.get("quiet"):
             self.stdout.write("\n".join(lines))
+
+
+def _demo_dossier() -> None:
+    """A dossier for the first company's first consignment, shared with the second company."""
+    from dossier.demo import demo_load
+    from sesame.models import Company
+    from tracking.models import Consignment
+
+    (eori, _name, slug), (other_eori, _other, _slug) = COMPANIES[0], COMPANIES[1]
+    consignment = Consignment.objects.filter(
+        company__eori=eori, reference=f"{slug.upper()}-001"
+    ).first()
+    if consignment is not None:
+        demo_load(
+            consignment=consignment,
+            share_with=Company.objects.filter(eori=other_eori).first(),
+            by=f"operator@{slug}.example",
+        )
 
 
 def _user(email: str, first: str, last: str) -> User:
