@@ -54,3 +54,10 @@ def company_admin_count(*, company: Company) -> int:
 
 def api_keys_for_company(*, company: Company) -> QuerySet[APIKey]:
     return APIKey.objects.filter(company=company).order_by("-created")
+
+
+def api_keys_for_owner(*, company: Company | None = None, partner: str = "") -> QuerySet[APIKey]:
+    """The keys of a company, or of a partner system (newest first)."""
+    if company is not None:
+        return api_keys_for_company(company=company)
+    return APIKey.objects.filter(company__isnull=True, partner=partner).order_by("-created")

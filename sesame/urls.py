@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from sesame import views
+from sesame import key_pages, views
 from sesame.api.errors import api_not_found
 
 APPS = ["gun", "tracking", "appointments", "dossier", "notifications"]
@@ -16,6 +16,12 @@ urlpatterns = [
     path("company/members/", views.members, name="members"),
     path("company/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
     path("company/switch/", views.company_switch, name="company-switch"),
+    path("company/api-keys/", key_pages.api_keys, name="company-api-keys"),
+    path(
+        "company/api-keys/<str:prefix>/revoke/",
+        key_pages.api_key_revoke,
+        name="company-api-key-revoke",
+    ),
     path("profile/", views.profile, name="profile"),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),
