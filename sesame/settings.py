@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "sesame.middleware.AgentSecondFactorMiddleware",
+    "sesame.api.throttling.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "sesame.urls"
@@ -216,6 +217,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sesame.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"api": env.str("API_THROTTLE_RATE", default="6000/min")},
+    # Per key, in Redis; a view's throttle_scope adds its own rate (sesame.api.throttling).
+    "DEFAULT_THROTTLE_CLASSES": ["sesame.api.throttling.KeyRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sesame API",
