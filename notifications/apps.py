@@ -13,5 +13,19 @@ class NotificationsConfig(AppConfig):
         from tracking.signals import event_recorded
 
         event_recorded.connect(on_event_recorded, dispatch_uid="notifications.outbox")
+        self._connect_feed()
         register_header_item("notifications/_header_item.html")
         register_nav(_("Notifications"), "notifications:inbox", OPERATOR, AGENT, order=80)
+
+    def _connect_feed(self) -> None:
+        """The change feed listens to each source that exists in this build."""
+        from importlib import import_module
+        from importlib.util import find_spec
+
+        from notifications.receivers import FEED_SOURCES
+
+        for module, name, receiver in FEED_SOURCES:
+            if find_spec(module.split(".")[0]) is None or find_spec(module) is None:
+                continue
+            signal = getattr(import_module(module), name)
+            signal.connect(receiver, dispatch_uid=f"notifications.feed.{module}.{name}")

@@ -43,6 +43,7 @@ from notifications.kinds import (
     kinds_for_event,
 )
 from notifications.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, Profile
+from notifications.outbox import values_update as _values_update
 from notifications.preferences import preference_map, quiet_hours_end
 from notifications.rendering import (
     EmailContent,
@@ -421,28 +422,6 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
             with contextlib.suppress(Exception):
                 mail.close()
     return results
-
-
-def _values_update(
-    *,
-    table: str,
-    alias_columns: str,
-    types: list[str],
-    rows: list[list[Any]],
-    assignments: str,
-    where: str,
-    leading: list[Any],
-) -> None:
-    """One UPDATE ... FROM (VALUES ...) for many rows (Django's bulk_update builds a CASE per
-    row and column, which costs more CPU than the whole batch's HTTP calls)."""
-    group = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
-    # Only the table name, column names and placeholder groups are formatted in.
-    sql = (
-        f"UPDATE {table} AS d SET {assignments} "  # noqa: S608
-        f"FROM (VALUES {', '.join([group] * len(rows))}) AS v({alias_columns}) WHERE {where}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*leading, *(value for row in rows for value in row)])
 
 
 def _store_results(

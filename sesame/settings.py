@@ -232,6 +232,13 @@ SPECTACULAR_SETTINGS = {
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 
+# --- Webhooks (notifications.webhooks; delivery tunables in notifications/webhooks/conf.py) --
+# Private, loopback and link-local destinations: refused unless allowed (development, tests).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=not DEV)
+# Fernet keys that encrypt the signing secrets (first encrypts); default: derived from SECRET_KEY.
+WEBHOOK_SECRET_KEYS = env.list("WEBHOOK_SECRET_KEYS", default=[])
+
 # --- Audit --------------------------------------------------------------------------------
 PGHISTORY_DEFAULT_TRACKERS = None  # each model says what it tracks (sesame.audit)
 PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")

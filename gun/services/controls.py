@@ -23,6 +23,7 @@ from gun.models import (
 )
 from gun.services.declarations import _bump, _lock_declaration, who
 from gun.services.errors import GunConflict, GunInvalid, StatusConflict
+from gun.signals import declaration_changed
 
 # GUN_RULES §5: the ledger's invariant relies on these checks; they are never passive.
 NEVER_PASSIVE = frozenset({"F022", "F033"})
@@ -64,6 +65,7 @@ def control_decide(
                 "agent": who(agent),
             },
         )
+        declaration_changed.send(Declaration, declaration=current, action="control_decided")
     return control
 
 

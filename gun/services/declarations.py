@@ -48,6 +48,7 @@ from gun.services.runs import (
     messages_payload,
     run_record,
 )
+from gun.signals import declaration_changed
 from sesame.models import BorderControlPost
 from sesame.prepared import Prepared, db_type, named
 
@@ -372,6 +373,7 @@ def declaration_register(*, company: Any, data: Mapping[str, Any], by: Any) -> G
         run = run_record(declaration=declaration, check=check, by=who(by))
         declaration.save(update_fields=["last_run"])
         _event(declaration, "declaration_lodged", run, _run_payload(declaration, check))
+        declaration_changed.send(Declaration, declaration=declaration, action="anticipated")
     return GunResult(declaration, run)
 
 
@@ -395,6 +397,7 @@ def declaration_replace(*, declaration: Declaration, data: Mapping[str, Any], by
         run = run_record(declaration=locked, check=check, by=who(by))
         locked.save(update_fields=["last_run"])
         _event(locked, "declaration_lodged", run, _run_payload(locked, check))
+        declaration_changed.send(Declaration, declaration=locked, action="replaced")
     return GunResult(locked, run)
 
 
@@ -516,6 +519,11 @@ def declaration_validate(
         linked = batch.check(*tracking_link.links_sql(declaration=current))
         answer = batch.run()
         _event(current, kind, run, lambda: _run_payload(current, check), linked=answer[linked])
+        declaration_changed.send(
+            Declaration,
+            declaration=current,
+            action="rejected" if check.outcome.rejected else "validated",
+        )
         return GunResult(current, run, content, messages), entries
 
     result, entries = _locked(attempt, set_timeout=False)
@@ -562,6 +570,7 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
         if check.outcome.rejected:
             _bump(current, old_status=DeclarationStatus.VALIDATED, last_run=run)
             _event(current, "declaration_rejected", run, _run_payload(current, check))
+            declaration_changed.send(Declaration, declaration=current, action="rejected")
             return GunResult(current, run), []
         operation = f"v{current.version}"
         closed = ledger.ledger_close(
@@ -590,6 +599,7 @@ def declaration_rectify(*, declaration: Declaration, data: Mapping[str, Any], by
             changes["rectified_after_control"] = True
         _bump(current, old_status=DeclarationStatus.VALIDATED, **changes)
         _event(current, "declaration_validated", run, _run_payload(current, check))
+        declaration_changed.send(Declaration, declaration=current, action="rectified")
         return GunResult(current, run), closed + reserved
 
     result, entries = _locked(attempt)
@@ -644,6 +654,7 @@ def declaration_cancel(*, declaration: Declaration, by: Any) -> Declaration:
             )
             changes["control_status"] = ControlStatus.UNJUSTIFIED
         _bump(current, old_status=old, **changes)
+        declaration_changed.send(Declaration, declaration=current, action="cancelled")
         return current
 
     return _locked(attempt)
@@ -681,6 +692,7 @@ def declaration_release(*, declaration: Declaration, by: Any) -> Declaration:
             None,
             {"declaration_id": str(current.pk), "mrn": current.mrn, "by": actor},
         )
+        declaration_changed.send(Declaration, declaration=current, action="released")
         return current
 
     return _locked(attempt)
