@@ -143,7 +143,7 @@ def test_the_call_goes_to_the_address_checked(settings, dns):
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.0.0.1", "169.254.1.1", "::1", "fe80::1", "::ffff:10.0.0.1", "0.0.0.0"],
+    ["127.0.0.1", "10.0.0.1", "169.254.1.1", "::1", "fe80::1", "::ffff:10.0.0.1", "0.0.0.0"],  # noqa: S104
 )
 def test_a_name_with_any_internal_address_is_refused(settings, dns, address):
     settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
