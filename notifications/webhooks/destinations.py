@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -56,18 +57,20 @@ def _parse(url: str) -> tuple[str, str, int, str]:
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise UnsafeDestination("invalid_url", f"Not a valid URL: {exc}.") from None
+    except ValueError:
+        raise UnsafeDestination("invalid_url", _("This is not a valid URL.")) from None
     scheme = parts.scheme.lower()
     https_only = getattr(settings, "WEBHOOK_HTTPS_ONLY", True)
     if scheme != "https" and (https_only or scheme != "http"):
-        allowed = "https" if https_only else "http or https"
-        raise UnsafeDestination("scheme_not_allowed", f"The URL must use {allowed}.")
+        message = (
+            _("The URL must use https.") if https_only else _("The URL must use http or https.")
+        )
+        raise UnsafeDestination("scheme_not_allowed", message)
     if parts.username is not None or parts.password is not None:
-        raise UnsafeDestination("credentials_in_url", "Credentials in the URL are not allowed.")
+        raise UnsafeDestination("credentials_in_url", _("Credentials in the URL are not allowed."))
     host = (parts.hostname or "").rstrip(".")
     if not host:
-        raise UnsafeDestination("invalid_url", "The URL has no host.")
+        raise UnsafeDestination("invalid_url", _("The URL has no host."))
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, host, port or (443 if scheme == "https" else 80), target
 
@@ -78,7 +81,9 @@ def resolve(url: str) -> Destination:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        raise UnsafeDestination("unresolvable_host", f"{host} does not resolve.") from None
+        raise UnsafeDestination(
+            "unresolvable_host", _("%(host)s does not resolve.") % {"host": host}
+        ) from None
     addresses = []
     for info in infos:
         try:
@@ -86,14 +91,19 @@ def resolve(url: str) -> Destination:
         except ValueError:
             continue
     if not addresses:
-        raise UnsafeDestination("unresolvable_host", f"{host} does not resolve.")
+        raise UnsafeDestination(
+            "unresolvable_host", _("%(host)s does not resolve.") % {"host": host}
+        )
     allow_private = getattr(settings, "WEBHOOK_ALLOW_PRIVATE_URLS", False)
     refused = [address for address in addresses if not is_public(address)]
     if refused and not allow_private:
         # Every address must be public: a name with one internal address is refused whole.
         raise UnsafeDestination(
             "address_not_allowed",
-            f"{host} resolves to {refused[0]}, a private, loopback, link-local or reserved "
-            "address: webhooks go to public addresses only.",
+            _(
+                "%(host)s resolves to %(address)s, a private, loopback, link-local or reserved "
+                "address: webhooks go to public addresses only."
+            )
+            % {"host": host, "address": refused[0]},
         )
     return Destination(scheme, host, port, target, str(addresses[0]))
