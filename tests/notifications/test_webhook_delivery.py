@@ -138,9 +138,7 @@ def test_replaying_every_dead_delivery_of_an_endpoint(company, receiver):
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
 
 
-def test_events_of_one_subject_go_in_order_and_wait_for_the_earlier(
-    company, receiver, monkeypatch
-):
+def test_events_of_one_subject_go_in_order_and_wait_for_the_earlier(company, receiver, monkeypatch):
     monkeypatch.setattr(conf, "RETRY_SCHEDULE", [600.0])
     endpoint, _ = subscribe(company, receiver.url)
     first, second = make_consignment(company), make_consignment(company)

@@ -137,9 +137,7 @@ def test_another_company_endpoint_is_404_everywhere(
     assert theirs.enabled and WebhookEndpoint.objects.filter(pk=theirs.pk).exists()
 
 
-def test_a_delivery_of_another_endpoint_is_404_through_mine(
-    api, company, company_key, receiver
-):
+def test_a_delivery_of_another_endpoint_is_404_through_mine(api, company, company_key, receiver):
     client = api(company_key)
     mine = create(client, receiver.url)
     other = create(client, receiver.url + "/other")
