@@ -22,7 +22,7 @@ class SubjectSerializer(serializers.Serializer):
     id = serializers.CharField()
 
 
-class EventSerializer(serializers.Serializer):
+class FeedEventSerializer(serializers.Serializer):
     """An event of the feed: the very document a webhook's body carries."""
 
     id = serializers.CharField(help_text="evt_<n>: the webhook-id of its deliveries too.")
@@ -42,7 +42,7 @@ class FeedPageSerializer(serializers.Serializer):
     )
     previous = serializers.CharField(allow_null=True, help_text="Always null.")
     has_more = serializers.BooleanField(help_text="More events wait right now.")
-    results = EventSerializer(many=True)
+    results = FeedEventSerializer(many=True)
 
 
 class FeedQuerySerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     extend_schema,
+    inline_serializer,
 )
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -305,7 +306,7 @@ class EndpointReplayDead(APIView):
         summary="Send every dead delivery of the endpoint again",
         request=None,
         responses={
-            200: serializers.DictField(child=serializers.IntegerField()),
+            200: inline_serializer("ReplayedDeliveries", {"replayed": serializers.IntegerField()}),
             404: ERROR,
         },
         examples=[OpenApiExample("Replayed", value={"replayed": 3}, response_only=True)],
