@@ -1,8 +1,25 @@
 """What the outboxes of notifications and webhooks share: writing the outcomes of a batch."""
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.db import connection
+
+_pools: dict[str, tuple[int, ThreadPoolExecutor]] = {}
+_pools_guard = threading.Lock()
+
+
+def process_threads(name: str, size: int) -> ThreadPoolExecutor:
+    """This process's pool of ``size`` threads called ``name`` for a batch's network calls
+    (made after a fork, never shared with the parent process)."""
+    with _pools_guard:
+        found = _pools.get(name)
+        if found is None or found[0] != os.getpid():
+            found = (os.getpid(), ThreadPoolExecutor(max_workers=size, thread_name_prefix=name))
+            _pools[name] = found
+        return found[1]
 
 
 def values_update(

@@ -16,7 +16,6 @@ Guarantees, in one place:
 import contextlib
 import datetime as dt
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -43,6 +42,7 @@ from notifications.kinds import (
     kinds_for_event,
 )
 from notifications.models import Attempt, AttemptOutcome, Delivery, DeliveryStatus, Profile
+from notifications.outbox import process_threads
 from notifications.outbox import values_update as _values_update
 from notifications.preferences import preference_map, quiet_hours_end
 from notifications.rendering import (
@@ -271,19 +271,10 @@ def _not_started(delivery: Delivery) -> _Result:
     )
 
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
 def _executor() -> ThreadPoolExecutor:
-    """This process's SMS threads (made after a fork, never shared with the parent); each
-    thread keeps its own Twilio client, hence its own keep-alive connection."""
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (
-            os.getpid(),
-            ThreadPoolExecutor(max_workers=conf.SMS_THREADS, thread_name_prefix="sms"),
-        )
-    return _pool[1]
+    """This process's SMS threads; each thread keeps its own Twilio client, hence its own
+    keep-alive connection."""
+    return process_threads("sms", conf.SMS_THREADS)
 
 
 def _send_sms_batch(

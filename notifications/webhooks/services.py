@@ -24,11 +24,9 @@ Delivery guarantees, in one place:
 from __future__ import annotations
 
 import datetime as dt
-import os
 import random
 import secrets as random_tokens
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from notifications.feed.selectors import event_body
 from notifications.feed.types import EVENT_TYPES
-from notifications.outbox import values_update
+from notifications.outbox import process_threads, values_update
 from notifications.webhooks import conf, destinations, signing, transport
 from notifications.webhooks.models import (
     DeliveryState,
@@ -288,20 +286,6 @@ def _claim(*, endpoint_id: int, limit: int, now: dt.datetime) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    """This process's calling threads (made after a fork, never shared with the parent)."""
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (
-            os.getpid(),
-            ThreadPoolExecutor(max_workers=conf.THREADS, thread_name_prefix="webhook"),
-        )
-    return _pool[1]
-
-
 @dataclass(frozen=True)
 class _Outcome:
     answer: transport.Answer | None  # None: not started (the run's time was up)
@@ -339,7 +323,7 @@ def _round(*, endpoint: WebhookEndpoint, claimed: list[int], deadline: float) ->
         failure = str(getattr(exc, "message", exc))
     outcomes: dict[int, _Outcome] = {}
     if failure is None:
-        pool = _executor()
+        pool = process_threads("webhook", conf.THREADS)
         futures = {row.pk: pool.submit(_call, destination, row, secrets, deadline) for row in rows}
         outcomes = {pk: future.result() for pk, future in futures.items()}
     else:
