@@ -282,3 +282,25 @@ def test_a_secret_no_key_decrypts_fails_the_attempt_with_a_reason(company, recei
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
     assert delivery.status == "pending" and "rotate" in delivery.last_error
     assert receiver.received() == []
+
+
+def test_the_sweep_hands_back_due_rows_and_rows_whose_lease_ran_out(company, receiver):
+    import datetime as dt
+
+    from notifications.webhooks.services import deliveries_recover, webhook_endpoint_update
+
+    due, _ = subscribe(company, receiver.url)
+    stuck, _ = subscribe(company, receiver.url + "/stuck")
+    later, _ = subscribe(company, receiver.url + "/later")
+    paused, _ = subscribe(company, receiver.url + "/paused")
+    record(make_consignment(company), kind="arrival")
+    now = timezone.now()
+    WebhookDelivery.objects.filter(endpoint=stuck).update(
+        status="sending", lease_until=now - dt.timedelta(seconds=1)
+    )
+    WebhookDelivery.objects.filter(endpoint=later).update(not_before=now + dt.timedelta(hours=1))
+    webhook_endpoint_update(endpoint=paused, enabled=False)
+    assert deliveries_recover(now=now) == sorted([due.pk, stuck.pk])
+    endpoint_deliver(endpoint_id=stuck.pk)  # another worker takes the abandoned row
+    delivery = WebhookDelivery.objects.get(endpoint=stuck)
+    assert delivery.status == "delivered" and delivery.attempts == 1
