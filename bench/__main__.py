@@ -1,5 +1,5 @@
-"""`python -m bench`: run every benchmark module present (gun, sse, notify, appointments), one
-after the other.
+"""`python -m bench`: run every benchmark module present (gun, sse, notify, appointments,
+dossier, webhooks), one after the other.
 
 Each module exposes `main(argv)` (or `main()`) returning an exit status; it starts and stops its
 own servers and writes its own section of docs/PERFORMANCE.md.
@@ -10,7 +10,7 @@ import sys
 from importlib import import_module
 from importlib.util import find_spec
 
-MODULES = ("gun", "sse", "notify", "appointments", "dossier")
+MODULES = ("gun", "sse", "notify", "appointments", "dossier", "webhooks")
 
 
 def main() -> int:

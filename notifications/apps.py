@@ -23,5 +23,19 @@ class NotificationsConfig(AppConfig):
         appointment_changed.connect(on_appointment_changed, dispatch_uid="notifications.notices")
         document_added.connect(on_document_added, dispatch_uid="notifications.dossier_document")
         dossier_completed.connect(on_dossier_completed, dispatch_uid="notifications.dossier_done")
+        self._connect_feed()
         register_header_item("notifications/_header_item.html")
         register_nav(_("Notifications"), "notifications:inbox", OPERATOR, AGENT, order=80)
+
+    def _connect_feed(self) -> None:
+        """The change feed listens to each source that exists in this build."""
+        from importlib import import_module
+        from importlib.util import find_spec
+
+        from notifications.receivers import FEED_SOURCES
+
+        for module, name, receiver in FEED_SOURCES:
+            if find_spec(module.split(".")[0]) is None or find_spec(module) is None:
+                continue
+            signal = getattr(import_module(module), name)
+            signal.connect(receiver, dispatch_uid=f"notifications.feed.{module}.{name}")

@@ -237,3 +237,14 @@ class Attempt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.delivery_id}#{self.number} {self.outcome}"
+
+
+# The company event log and the webhooks live in their own modules (notifications/feed,
+# notifications/webhooks); imported here so that Django registers their models.
+from notifications.feed.models import CompanyEvent  # noqa: E402, F401
+from notifications.webhooks.models import (  # noqa: E402, F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSecret,
+)

@@ -16,7 +16,6 @@ Guarantees, in one place:
 import contextlib
 import datetime as dt
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -50,6 +49,8 @@ from notifications.models import (
     Notice,
     Profile,
 )
+from notifications.outbox import process_threads
+from notifications.outbox import values_update as _values_update
 from notifications.preferences import preference_map, quiet_hours_end
 from notifications.rendering import (
     EmailContent,
@@ -316,19 +317,10 @@ def _not_started(delivery: Delivery) -> _Result:
     )
 
 
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
 def _executor() -> ThreadPoolExecutor:
-    """This process's SMS threads (made after a fork, never shared with the parent); each
-    thread keeps its own Twilio client, hence its own keep-alive connection."""
-    global _pool
-    if _pool is None or _pool[0] != os.getpid():
-        _pool = (
-            os.getpid(),
-            ThreadPoolExecutor(max_workers=conf.SMS_THREADS, thread_name_prefix="sms"),
-        )
-    return _pool[1]
+    """This process's SMS threads; each thread keeps its own Twilio client, hence its own
+    keep-alive connection."""
+    return process_threads("sms", conf.SMS_THREADS)
 
 
 def _send_sms_batch(
@@ -468,28 +460,6 @@ def _send_email_batch(*, rows: list[Delivery], deadline: float) -> dict[int, _Re
             with contextlib.suppress(Exception):
                 mail.close()
     return results
-
-
-def _values_update(
-    *,
-    table: str,
-    alias_columns: str,
-    types: list[str],
-    rows: list[list[Any]],
-    assignments: str,
-    where: str,
-    leading: list[Any],
-) -> None:
-    """One UPDATE ... FROM (VALUES ...) for many rows (Django's bulk_update builds a CASE per
-    row and column, which costs more CPU than the whole batch's HTTP calls)."""
-    group = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
-    # Only the table name, column names and placeholder groups are formatted in.
-    sql = (
-        f"UPDATE {table} AS d SET {assignments} "  # noqa: S608
-        f"FROM (VALUES {', '.join([group] * len(rows))}) AS v({alias_columns}) WHERE {where}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*leading, *(value for row in rows for value in row)])
 
 
 def _store_results(

@@ -60,10 +60,15 @@ def _schedule(sender: Any, **kwargs: Any) -> None:
 def _consume_delivery_queues(sender: Any, instance: Any, **kwargs: Any) -> None:
     """A worker started without -Q consumes every queue it knows: make the delivery queues
     known to it, so that such a worker delivers notifications too. A worker started with -Q
-    consumes what it was told (`-Q celery,notify_sms,notify_email` for all of it)."""
+    consumes what it was told (`-Q celery,notify_sms,notify_email,webhooks` for all of it)."""
     from notifications import conf
+    from notifications.webhooks import conf as webhooks_conf
 
     queues = instance.app.amqp.queues
     if getattr(queues, "_consume_from", None) is None:  # no -Q
-        for name in conf.QUEUES.values():
+        for name in [*conf.QUEUES.values(), webhooks_conf.QUEUE]:
             queues.select_add(name)
+
+
+# The webhooks' tasks, found by Celery's autodiscovery through this module.
+from notifications.webhooks import tasks as _webhook_tasks  # noqa: E402, F401

@@ -60,3 +60,18 @@ class CompanyChoiceForm(forms.Form):
     def __init__(self, *args: Any, memberships: list[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["company"].choices = [(m.company_id, m.company.name) for m in memberships]  # type: ignore[attr-defined]
+class ApiKeyForm(forms.Form):
+    """A new API key of the company: a name and what it may do (sesame.api.scopes)."""
+
+    name = forms.CharField(label=_("Name"), max_length=50)
+    scopes = forms.MultipleChoiceField(
+        label=_("Scopes"), widget=forms.CheckboxSelectMultiple, choices=()
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from sesame.api import scopes
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        field = self.fields["scopes"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        field.choices = [(scope, scopes.label(scope)) for scope in scopes.choices()]

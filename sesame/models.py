@@ -5,6 +5,7 @@ from typing import ClassVar, cast
 import pghistory
 import pgtrigger
 from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -245,14 +246,20 @@ class Partner(models.TextChoices):
     PORT = "PORT", _("Port community system")
 
 
-@audited()
+@audited(exclude=["last_used_at"])
 class APIKey(AbstractAPIKey):
-    """An API key of a company (sees its own data) or of a partner system."""
+    """An API key of a company (sees its own data) or of a partner system.
+
+    ``scopes`` say what it may do (``sesame.api.scopes``: read, write, per resource family);
+    ``last_used_at`` is written at most once a minute per process, and left out of the audit
+    trail (a use changes no business data)."""
 
     company = models.ForeignKey(
         Company, null=True, blank=True, on_delete=models.CASCADE, related_name="api_keys"
     )
     partner = models.CharField(max_length=10, choices=Partner.choices, blank=True)
+    scopes = ArrayField(models.CharField(max_length=60), default=list, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
 
     class Meta(AbstractAPIKey.Meta):
         # The base Meta's plain string types the attribute as str; Django takes lazy strings.

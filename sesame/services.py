@@ -58,9 +58,26 @@ def company_create(*, eori: str, name: str, vat_number: str = "") -> tuple[Compa
 
 @transaction.atomic
 def api_key_create(
-    *, company: Company | None = None, partner: str = "", name: str = ""
+    *,
+    company: Company | None = None,
+    partner: str = "",
+    name: str = "",
+    scopes: list[str] | None = None,
 ) -> tuple[APIKey, str]:
-    """Create an API key for a company or a partner system; the clear key is returned once."""
+    """Create an API key for a company or a partner system; the clear key is returned once.
+
+    ``scopes`` (``sesame.api.scopes``): full (read and write on everything) when not given; an
+    empty list or an unknown scope is refused."""
+    from sesame.api.scopes import FULL, invalid
+
+    scopes = list(FULL) if scopes is None else list(dict.fromkeys(scopes))
+    if not scopes:
+        raise ValidationError({"scopes": _("Choose at least one scope.")})
+    unknown = invalid(scopes)
+    if unknown:
+        raise ValidationError(
+            {"scopes": _("Unknown scopes: %(scopes)s.") % {"scopes": ", ".join(unknown)}}
+        )
     if (company is None) == (not partner):
         raise ValidationError(_("An API key belongs to a company or to a partner, not both."))
     if partner and partner not in Partner.values:
@@ -69,7 +86,9 @@ def api_key_create(
             % {"partner": partner, "choices": ", ".join(Partner.values)}
         )
     label = name or (company.eori if company else partner)
-    key, clear = APIKey.objects.create_key(name=label, company=company, partner=partner)
+    key, clear = APIKey.objects.create_key(
+        name=label[:50], company=company, partner=partner, scopes=scopes
+    )
     # create_key is typed on the abstract base; it builds self.model, an APIKey here.
     return cast(APIKey, key), clear
 

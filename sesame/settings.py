@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "sesame.middleware.AgentSecondFactorMiddleware",
+    "sesame.api.throttling.RateLimitHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "sesame.urls"
@@ -222,6 +223,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "sesame.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {"api": env.str("API_THROTTLE_RATE", default="6000/min")},
+    # Per key, in Redis; a view's throttle_scope adds its own rate (sesame.api.throttling).
+    "DEFAULT_THROTTLE_CLASSES": ["sesame.api.throttling.KeyRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sesame API",
@@ -232,8 +235,19 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {
+        "EventTypeEnum": "notifications.feed.types.TYPE_CHOICES",
+        "WebhookDeliveryStatusEnum": "notifications.webhooks.models.DeliveryState",
+    },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+
+# --- Webhooks (notifications.webhooks; delivery tunables in notifications/webhooks/conf.py) --
+# Private, loopback and link-local destinations: refused unless allowed (development, tests).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+WEBHOOK_HTTPS_ONLY = env.bool("WEBHOOK_HTTPS_ONLY", default=not DEV)
+# Fernet keys that encrypt the signing secrets (first encrypts); default: derived from SECRET_KEY.
+WEBHOOK_SECRET_KEYS = env.list("WEBHOOK_SECRET_KEYS", default=[])
 
 # --- Audit --------------------------------------------------------------------------------
 PGHISTORY_DEFAULT_TRACKERS = None  # each model says what it tracks (sesame.audit)

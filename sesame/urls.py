@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from sesame import views
+from sesame import key_pages, views
 from sesame.api.errors import api_not_found
 
 APPS = ["gun", "tracking", "appointments", "dossier", "notifications"]
@@ -29,6 +29,12 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     # allauth's sign-in with precise statuses for a refused sign-in (sesame.views.LoginView).
     path("accounts/login/", views.LoginView.as_view(), name="account_login"),
+    path("company/api-keys/", key_pages.api_keys, name="company-api-keys"),
+    path(
+        "company/api-keys/<str:prefix>/revoke/",
+        key_pages.api_key_revoke,
+        name="company-api-key-revoke",
+    ),
     path("profile/", views.profile, name="profile"),
     path("health/", views.health, name="health"),
     path("accounts/", include("allauth.urls")),

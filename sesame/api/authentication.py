@@ -1,13 +1,16 @@
 """`Authorization: Api-Key <key>`: a key of a company or of a partner system (API.md)."""
 
 import copy
+import time
 from dataclasses import dataclass
 
 import pghistory
+from django.utils import timezone
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from sesame.api import scopes
 from sesame.models import APIKey, Company
 from sesame.versioned import VersionedCopies
 
@@ -45,6 +48,37 @@ def _api_key(prefix: str) -> APIKey | None:
         lambda: APIKey.objects.select_related("company").filter(prefix=prefix).first(),  # type: ignore[arg-type, return-value]
         copy=_copy,
     )
+
+
+# A key's last use is written at most this often per process (the keys page shows a date).
+LAST_USED_EVERY = 60.0
+_last_used: dict[str, float] = {}  # prefix -> when this process last wrote it (monotonic)
+
+
+def _note_use(api_key: APIKey) -> None:
+    """Write the key's last use when this process has not done so for LAST_USED_EVERY."""
+    now = time.monotonic()
+    if now - _last_used.get(api_key.prefix, -LAST_USED_EVERY) < LAST_USED_EVERY:
+        return
+    _last_used[api_key.prefix] = now
+    APIKey.objects.filter(pk=api_key.pk).update(last_used_at=timezone.now())
+
+
+class InsufficientScope(exceptions.PermissionDenied):
+    default_code = "insufficient_scope"
+
+
+def _check_scope(request: Request, api_key: APIKey) -> None:
+    """403 ``insufficient_scope`` unless the key's scopes grant what the endpoint needs.
+
+    Checked here because authentication is the one step every API view runs: views choose
+    their permission classes (replacing the defaults), none its authentication."""
+    view = (request.parser_context or {}).get("view")
+    need = scopes.needed(method=request.method or "GET", path=request.path, view=view)
+    if not scopes.allows(api_key.scopes, need):
+        error = InsufficientScope(f"This API key lacks the scope {need} (or {need.action}).")
+        error.extra = {"required_scope": str(need)}  # type: ignore[attr-defined]
+        raise error
 
 
 @dataclass(frozen=True)
@@ -96,6 +130,8 @@ class ApiKeyAuthentication(BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 "This API key has expired.", code="api_key_expired"
             )
+        _note_use(api_key)
+        _check_scope(request, api_key)
         # Audit: every change made through this request names the key and its owner.
         pghistory.context(api_key=api_key.prefix, api_key_owner=api_key.owner_label)
         return ApiPrincipal(api_key), api_key

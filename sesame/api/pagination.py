@@ -1,7 +1,160 @@
+"""Pagination of every list: page numbers or a cursor, and ``updated_since``.
+
+One class, so every list offers both without code of its own:
+
+- ``?page=N&page_size=M`` (default): ``{"count", "next", "previous", "results"}``, as API.md's
+  lists always were;
+- ``?cursor=`` (empty for the first page, then the opaque value found in ``next`` or
+  ``previous``): ``{"next", "previous", "results"}``, no count. The order is the view's
+  ``cursor_ordering`` (default: newest first by creation, ``("-created_at", "-pk")``); a cursor
+  names a position in that order, so rows added meanwhile neither shift nor repeat a page.
+- ``?updated_since=<RFC 3339 date-time with offset>`` in either mode keeps the rows whose
+  ``updated_at`` is at or after it (400 on a list whose rows have no ``updated_at``). For an
+  exact "everything that changed since" use the change feed (``/api/v1/events/``): a row
+  updated by a transaction that commits late can carry an ``updated_at`` older than a time a
+  client already passed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.utils.dateparse import parse_datetime
+from rest_framework import exceptions
+from rest_framework.pagination import CursorPagination as DrfCursorPagination
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+DEFAULT_CURSOR_ORDERING = ("-created_at", "-pk")
+INVALID_CURSOR = "This cursor is not one this list gave."
+
+
+def _invalid(field: str, message: str, code: str) -> exceptions.ValidationError:
+    return exceptions.ValidationError({field: [exceptions.ErrorDetail(message, code=code)]})
+
+
+class _Cursor(DrfCursorPagination):
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+
+    def decode_cursor(self, request: Request) -> Any:
+        if not request.query_params.get(self.cursor_query_param):
+            return None  # `?cursor=`: the first page
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise _invalid("cursor", INVALID_CURSOR, "invalid_cursor") from None
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except (ValueError, TypeError, DjangoValidationError):
+            # A forged position the ordering field cannot hold (the cursor is only base64).
+            raise _invalid("cursor", INVALID_CURSOR, "invalid_cursor") from None
 
 
 class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+    cursor_query_param = "cursor"
+    updated_since_query_param = "updated_since"
+
+    def __init__(self) -> None:
+        self._cursor: _Cursor | None = None
+
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: Any = None
+    ) -> list[Any] | None:
+        queryset = self._updated_since(queryset, request)
+        if self.cursor_query_param not in request.query_params:
+            return super().paginate_queryset(queryset, request, view)
+        cursor = _Cursor()
+        cursor.page_size = self.get_page_size(request) or self.page_size
+        cursor.max_page_size = self.max_page_size
+        cursor.ordering = getattr(view, "cursor_ordering", None) or (
+            DEFAULT_CURSOR_ORDERING if _has_field(queryset, "created_at") else ("-pk",)
+        )
+        self._cursor = cursor
+        return cursor.paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        if self._cursor is None:
+            return super().get_paginated_response(data)
+        return Response(
+            {
+                "next": self._cursor.get_next_link(),
+                "previous": self._cursor.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def _updated_since(self, queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
+        raw = request.query_params.get(self.updated_since_query_param)
+        if raw is None:
+            return queryset
+        name = self.updated_since_query_param
+        if not _has_field(queryset, "updated_at"):
+            raise _invalid(name, "This list cannot be filtered by update time.", "not_supported")
+        try:
+            # An unescaped "+" of the offset arrives as a space in a query string.
+            since = parse_datetime(raw.strip().replace(" ", "+"))
+        except ValueError:
+            since = None
+        if since is None or since.tzinfo is None:
+            raise _invalid(
+                name,
+                "Give an RFC 3339 date-time with its offset, e.g. 2026-12-01T08:00:00+01:00.",
+                "invalid_datetime",
+            )
+        return queryset.filter(updated_at__gte=since)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "count": {
+                    "type": "integer",
+                    "description": "Rows in the whole list; absent when paging by cursor.",
+                    "example": 123,
+                },
+                "next": {"type": "string", "format": "uri", "nullable": True},
+                "previous": {"type": "string", "format": "uri", "nullable": True},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            *super().get_schema_operation_parameters(view),
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Page by cursor instead of page number: empty for the first "
+                "page, then the value found in `next` or `previous` (no `count`).",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.updated_since_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Only rows updated at or after this RFC 3339 date-time.",
+                "schema": {"type": "string", "format": "date-time"},
+            },
+        ]
+
+
+def _has_field(queryset: QuerySet[Any], name: str) -> bool:
+    try:
+        queryset.model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True

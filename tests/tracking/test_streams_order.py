@@ -113,9 +113,18 @@ def test_a_later_id_of_the_same_company_never_commits_before_an_earlier_one():
 
 def test_without_the_company_lock_a_resuming_reader_would_lose_an_event():
     """The failure the lock prevents, shown with the lock off."""
+    from notifications.receivers import feed_on_event_recorded
+    from tracking.signals import event_recorded
+
     company = CompanyFactory()
-    with patch("tracking.services._company_events_lock", lambda **_kw: nullcontext()):
-        seen = _race(company)
+    # The change feed's row of each event takes the same lock (notifications.feed): off too.
+    feed = "notifications.feed.tracking.signals.event_recorded"
+    event_recorded.disconnect(dispatch_uid=feed)
+    try:
+        with patch("tracking.services._company_events_lock", lambda **_kw: nullcontext()):
+            seen = _race(company)
+    finally:
+        event_recorded.connect(feed_on_event_recorded, dispatch_uid=feed)
     assert seen["second_visible_while_first_open"] is True
     assert seen["first"].pk < seen["second"].pk
     # The client saw the second event live, then reconnects with Last-Event-ID = its id.

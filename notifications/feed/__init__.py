@@ -1,0 +1,2 @@
+"""The company event log: what each company may see, in commit order (the change feed, and the
+events the webhooks deliver)."""
