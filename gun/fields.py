@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 Kind = Literal["int", "text", "quantity", "amount", "date", "datetime", "bool", "uuid", "list"]
@@ -59,6 +60,7 @@ class Field:
     max_length: int | None = None
     # Compared exactly by the GUN (F001, F034): kept as given, no trimming.
     exact: bool = False
+    label: Any = ""  # what a page calls it (a lazy translation)
 
     @functools.cached_property
     def _convert(self) -> Callable[[Any], Any]:
@@ -111,7 +113,14 @@ class Field:
 # --- the imputation sheet (fiche d'imputation): ten fields --------------------------------------
 
 SHEET_FIELDS: tuple[Field, ...] = (
-    Field("line", "imputation_line_number", "int", "line_number", nullable=True),
+    Field(
+        "line",
+        "imputation_line_number",
+        "int",
+        "line_number",
+        nullable=True,
+        label=_("Line number"),
+    ),
     Field(
         "product_reference",
         "imputation_product_reference",
@@ -119,18 +128,42 @@ SHEET_FIELDS: tuple[Field, ...] = (
         "product_reference",
         nullable=True,
         max_length=70,
+        label=_("Product reference"),
     ),
     Field(
-        "trade_name", "imputation_trade_name", "text", "trade_name", nullable=True, max_length=200
+        "trade_name",
+        "imputation_trade_name",
+        "text",
+        "trade_name",
+        nullable=True,
+        max_length=200,
+        label=_("Trade name"),
     ),
-    Field("quantity", "imputation_quantity", "quantity", "quantity", nullable=True),
-    Field("unit", "imputation_unit", "text", "unit", nullable=True, max_length=10, exact=True),
+    Field(
+        "quantity",
+        "imputation_quantity",
+        "quantity",
+        "quantity",
+        nullable=True,
+        label=_("Quantity"),
+    ),
+    Field(
+        "unit",
+        "imputation_unit",
+        "text",
+        "unit",
+        nullable=True,
+        max_length=10,
+        exact=True,
+        label=_("Unit"),
+    ),
     Field(
         "provisional_weight",
         "imputation_provisional_weight",
         "quantity",
         "provisional_weight",
         nullable=True,
+        label=_("Provisional weight"),
     ),
     Field(
         "weight_unit",
@@ -140,18 +173,34 @@ SHEET_FIELDS: tuple[Field, ...] = (
         nullable=True,
         max_length=10,
         exact=True,
+        label=_("Weight unit"),
     ),
-    Field("amount", "imputation_amount", "amount", "amount", nullable=True),
-    Field("currency", "imputation_currency", "text", "currency", nullable=True, max_length=3),
-    Field("net_mass_kg", "imputation_net_mass_kg", "quantity", "net_mass_kg", nullable=True),
+    Field("amount", "imputation_amount", "amount", "amount", nullable=True, label=_("Amount")),
+    Field(
+        "currency",
+        "imputation_currency",
+        "text",
+        "currency",
+        nullable=True,
+        max_length=3,
+        label=_("Currency"),
+    ),
+    Field(
+        "net_mass_kg",
+        "imputation_net_mass_kg",
+        "quantity",
+        "net_mass_kg",
+        nullable=True,
+        label=_("Net mass (kg)"),
+    ),
 )
 
 # --- box 44: a document of an item ---------------------------------------------------------------
 
 DOCUMENT_FIELDS: tuple[Field, ...] = (
-    Field("code", "code", "text", "code"),
-    Field("reference", "reference", "text", "reference", exact=True),
-    Field("date", "date", "date", "date", nullable=True),
+    Field("code", "code", "text", "code", label=_("Document code")),
+    Field("reference", "reference", "text", "reference", exact=True, label=_("Reference")),
+    Field("date", "date", "date", "date", nullable=True, label=_("Date")),
 )
 HAS_SHEET = "has_imputation"  # the column telling "no sheet" (F041) from an empty sheet
 
@@ -159,9 +208,11 @@ HAS_SHEET = "has_imputation"  # the column telling "no sheet" (F041) from an emp
 
 ITEM_FIELDS: tuple[Field, ...] = (
     Field("item_number", "item_number", "int", "item_number"),
-    Field("commodity_code", "commodity_code", "text", "commodity_code"),
-    Field("origin_country", "origin_country", "text", "origin_country"),
-    Field("net_mass_kg", "net_mass_kg", "quantity", "net_mass_kg"),
+    Field("commodity_code", "commodity_code", "text", "commodity_code", label=_("Commodity code")),
+    Field(
+        "origin_country", "origin_country", "text", "origin_country", label=_("Country of origin")
+    ),
+    Field("net_mass_kg", "net_mass_kg", "quantity", "net_mass_kg", label=_("Net mass (kg)")),
 )
 
 # --- the declaration's header: what a summary shows ---------------------------------------------
@@ -174,7 +225,7 @@ HEADER_FIELDS: tuple[Field, ...] = (
     Field("control_status", "control_status", "text"),
     Field("release_blocked", "release_blocked", "bool"),
     Field("client_reference", "client_reference", "text"),
-    Field("importer_eori", "importer_eori", "text"),
+    Field("importer_eori", "importer_eori", "text", label=_("Importer EORI")),
     Field("special_mentions", "special_mentions", "list"),
     Field("post", "post", "text", nullable=True),  # the border control post's code
     Field("version", "version", "int"),

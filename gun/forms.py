@@ -12,6 +12,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from gun.api.serializers import DeclarationInput
+from gun.engine import RULES
+from gun.fields import DOCUMENT_FIELDS, HEADER_FIELDS, ITEM_FIELDS, SHEET_FIELDS
+from gun.fields import Field as DeclarationField
 from gun.models import Declaration, DeclarationStatus, MandateKind
 from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
@@ -99,76 +102,29 @@ class MessagePlace:
     field: str
 
 
-MESSAGE_PLACES: Mapping[str, MessagePlace] = MappingProxyType(
-    {
-        "T001": MessagePlace("document", "reference"),
-        "F001": MessagePlace("document", "reference"),
-        "F022": MessagePlace("document", "reference"),
-        "F041": MessagePlace("document", "has_sheet"),
-        "F030": MessagePlace("sheet", "line"),
-        "F031": MessagePlace("sheet", "line"),
-        "F033": MessagePlace("sheet", "quantity"),
-        "F045": MessagePlace("sheet", "quantity"),
-        "F034": MessagePlace("sheet", "unit"),
-        "F042": MessagePlace("sheet", "unit"),
-        "F032": MessagePlace("item", "commodity_code"),
-        "F046": MessagePlace("item", "origin_country"),
-        "F047": MessagePlace("header", "importer_eori"),
-        "F048": MessagePlace("item", "net_mass_kg"),
-    }
-)
-UNTRIMMED = frozenset({"unit", "weight_unit"})
+# What the page calls each field a GUN message may concern (labels of gun.fields, one table).
 FIELD_LABELS: Mapping[str, Any] = MappingProxyType(
     {
-        "reference": _("Reference"),
+        **{
+            field.name: field.label
+            for field in (*HEADER_FIELDS, *ITEM_FIELDS, *DOCUMENT_FIELDS, *SHEET_FIELDS)
+            if field.label
+        },
         "has_sheet": _("Imputation sheet"),
-        "line": _("Line number"),
-        "quantity": _("Quantity"),
-        "unit": _("Unit"),
-        "commodity_code": _("Commodity code"),
-        "origin_country": _("Country of origin"),
-        "importer_eori": _("Importer EORI"),
-        "net_mass_kg": _("Net mass (kg)"),
     }
 )
-DOCUMENT_PLACE = MessagePlace("document", "reference")  # a code not in the table
 ITEM_PLACE = MessagePlace("item", "net_mass_kg")  # a message naming no document
 
 
 def message_place(code: str, document_index: int | None) -> MessagePlace:
-    """Where a message of `code` is shown (a code missing from the table: its document, or its
-    item when it names no document)."""
-    place = MESSAGE_PLACES.get(code)
-    if place is None:
-        return DOCUMENT_PLACE if document_index is not None else ITEM_PLACE
-    return place
-
-
-@dataclass(frozen=True)
-class SheetField:
-    """One of the ten fields of the imputation sheet: its API name, stored name and label."""
-
-    name: str
-    attname: str
-    label: Any
-    kind: str = "text"  # "text", "integer" or "decimal"
-    max_length: int = 70
-
-
-SHEET_FIELDS: tuple[SheetField, ...] = (
-    SheetField("line", "imputation_line_number", _("Line number"), "integer", 5),
-    SheetField("quantity", "imputation_quantity", _("Quantity"), "decimal", 20),
-    SheetField("unit", "imputation_unit", _("Unit"), "text", 10),
-    SheetField("product_reference", "imputation_product_reference", _("Product reference")),
-    SheetField("trade_name", "imputation_trade_name", _("Trade name"), "text", 200),
-    SheetField(
-        "provisional_weight", "imputation_provisional_weight", _("Provisional weight"), "decimal"
-    ),
-    SheetField("weight_unit", "imputation_weight_unit", _("Weight unit"), "text", 10),
-    SheetField("amount", "imputation_amount", _("Amount"), "decimal", 20),
-    SheetField("currency", "imputation_currency", _("Currency"), "text", 3),
-    SheetField("net_mass_kg", "imputation_net_mass_kg", _("Net mass (kg)"), "decimal", 20),
-)
+    """Where a message of `code` is shown: the field its rule concerns (``Rule.concerns``); a
+    code the registry does not know is shown beside its document, or its item when it names no
+    document."""
+    rule = RULES.get(code)
+    if rule is None:
+        return MessagePlace("document", "reference") if document_index is not None else ITEM_PLACE
+    level, _dot, name = rule.concerns.partition(".")
+    return MessagePlace(level, name)
 
 
 @dataclass
@@ -210,6 +166,20 @@ class ItemRow:
     item_number: int
     fields: dict[str, Field]
     documents: list[DocumentRow]
+
+
+def _input_kind(spec: DeclarationField) -> str:
+    """The input a sheet field gets: "integer", "decimal" or "text"."""
+    if spec.kind == "int":
+        return "integer"
+    return "decimal" if spec.kind in ("quantity", "amount") else "text"
+
+
+def _input_length(spec: DeclarationField) -> int:
+    """How many characters the input takes (a decimal of 15 digits with its separators)."""
+    if spec.kind == "int":
+        return 5
+    return 20 if spec.kind in ("quantity", "amount") else spec.max_length or 70
 
 
 def _text(value: Any) -> str:
@@ -359,10 +329,10 @@ class RectificationForm:
                 spec.label,
                 value(
                     f"{prefix}-{spec.name}",
-                    _text(getattr(document, spec.attname)) if document else "",
+                    _text(getattr(document, spec.column)) if document else "",
                 ),
-                kind=spec.kind,
-                max_length=spec.max_length,
+                kind=_input_kind(spec),
+                max_length=_input_length(spec),
             )
             for spec in SHEET_FIELDS
         ]
@@ -413,8 +383,8 @@ class RectificationForm:
         sheet: dict[str, Any] = {}
         for spec, field in zip(SHEET_FIELDS, row.sheet, strict=True):
             # Units are compared exactly by the GUN (F034): kept as typed, like the API does.
-            raw = field.value if spec.name in UNTRIMMED else field.value.strip()
-            if spec.kind == "decimal":
+            raw = field.value if spec.exact else field.value.strip()
+            if _input_kind(spec) == "decimal":
                 raw = raw.replace(",", ".")
             sheet[spec.name] = raw or None
         return sheet

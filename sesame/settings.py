@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "EventTypeEnum": "notifications.feed.types.TYPE_CHOICES",
         "WebhookDeliveryStatusEnum": "notifications.webhooks.models.DeliveryState",
+        "DocumentTypeEnum": "dossier.types.TYPE_CHOICES",
     },
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)

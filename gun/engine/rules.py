@@ -65,6 +65,9 @@ class Rule:
     may_be_passive: bool = True  # False: the ledger's invariant relies on it (GUN_RULES §5)
     stops_document: bool = False  # no other check runs on that document
     sheet_field: str | None = None  # the sheet field whose emptiness it reports
+    # The declaration field the message concerns, "<level>.<field>" (level: header, item,
+    # document, or sheet for the document's imputation sheet): where a page shows it.
+    concerns: str = "document.reference"
     sheet_check: SheetCheck | None = None
     document_check: DocumentCheck | None = None
 
@@ -78,6 +81,7 @@ def is_empty(value: object) -> bool:
 
 T001 = Rule(
     code="T001",
+    concerns="document.reference",
     label_fr="Erreur technique",
     label_en="Technical error",
     advice_fr=(
@@ -105,6 +109,7 @@ def reference_malformed(profile: DocumentProfile, reference: str) -> bool:
 
 F001 = Rule(
     code="F001",
+    concerns="document.reference",
     label_fr="Référence du document non reconnue",
     label_en="Document reference not recognised",
     advice_fr=(
@@ -134,6 +139,7 @@ def sheet_missing(profile: DocumentProfile, imputation: Imputation | None) -> bo
 
 F041 = Rule(
     code="F041",
+    concerns="document.has_sheet",
     label_fr="Fiche d'imputation absente",
     label_en="Imputation sheet missing",
     advice_fr=(
@@ -181,6 +187,7 @@ def unit_wrong(profile: DocumentProfile, sheet: Imputation) -> bool:
 
 F031 = Rule(
     code="F031",
+    concerns="sheet.line",
     label_fr="N° de ligne non renseigné",
     label_en="Line number missing",
     advice_fr="Renseignez le numéro de ligne dans la fiche d'imputation (1 pour une DI).",
@@ -193,6 +200,7 @@ F031 = Rule(
 )
 F030 = Rule(
     code="F030",
+    concerns="sheet.line",
     label_fr="N° de ligne non conforme",
     label_en="Line number not compliant",
     advice_fr="Pour une DI, indiquez 1 comme numéro de ligne dans la fiche d'imputation.",
@@ -204,6 +212,7 @@ F030 = Rule(
 )
 F045 = Rule(
     code="F045",
+    concerns="sheet.quantity",
     label_fr="Quantité non renseignée",
     label_en="Quantity missing",
     advice_fr=(
@@ -222,6 +231,7 @@ F045 = Rule(
 )
 F042 = Rule(
     code="F042",
+    concerns="sheet.unit",
     label_fr="Unité de mesure non renseignée",
     label_en="Unit of measure missing",
     advice_fr="Renseignez l'unité d'imputation dans la fiche d'imputation (KGM pour une DI).",
@@ -234,6 +244,7 @@ F042 = Rule(
 )
 F034 = Rule(
     code="F034",
+    concerns="sheet.unit",
     label_fr="Unité de mesure non-conforme",
     label_en="Unit of measure not compliant",
     advice_fr=(
@@ -281,6 +292,7 @@ def importer_mismatch(ctx: DocumentContext) -> bool:
 
 F022 = Rule(
     code="F022",
+    concerns="document.reference",
     label_fr="Document non valide",
     label_en="Document not valid",
     advice_fr=(
@@ -299,6 +311,7 @@ F022 = Rule(
 )
 F032 = Rule(
     code="F032",
+    concerns="item.commodity_code",
     label_fr="Produits déclarés non conformes au document",
     label_en="Declared goods do not match the document",
     advice_fr=(
@@ -318,6 +331,7 @@ F032 = Rule(
 )
 F046 = Rule(
     code="F046",
+    concerns="item.origin_country",
     label_fr="Pays d'origine non conforme au document",
     label_en="Country of origin does not match the document",
     advice_fr=(
@@ -335,6 +349,7 @@ F046 = Rule(
 )
 F047 = Rule(
     code="F047",
+    concerns="header.importer_eori",
     label_fr="Importateur non conforme au document",
     label_en="Importer does not match the document",
     advice_fr=(
@@ -370,6 +385,7 @@ def quantity_exceeds(running_total: Decimal, available: Decimal) -> bool:
 
 F033 = Rule(
     code="F033",
+    concerns="sheet.quantity",
     label_fr="Quantité trop importante sur la fiche d'imputation",
     label_en="Quantity on the imputation sheet too large",
     advice_fr=(
@@ -406,6 +422,7 @@ def net_mass_inconsistent(net_mass_kg: Decimal, quantities: Iterable[Decimal]) -
 
 F048 = Rule(
     code="F048",
+    concerns="item.net_mass_kg",
     label_fr=(
         "Incohérence entre la masse nette de l'article (case 38) et la/les quantité(s) "
         "déclarée(s) sur la/les fiche(s) d'imputation"

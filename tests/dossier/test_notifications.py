@@ -43,7 +43,7 @@ def test_partner_documents_and_completion_notify_the_company(
         (company_admin.pk, "email"),
     }
     email = done.get(channel="email")
-    assert email.consignment_id == consignment.pk and email.event_id is None
+    assert email.notice.consignment_id == consignment.pk and email.event_id is None
     message = email_message(delivery=email)
     assert message.subject == f"[Sesame] Dossier complet — {consignment.reference}"
     assert "tous les documents requis" in message.body

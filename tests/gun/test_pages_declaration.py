@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from gun.engine import RULES
 from gun.models import Declaration, ItemDocument, LedgerEntry, Reservation
 from tests.factories import MembershipFactory
 from tests.gun.factories import di_doc, item, payload, publish_di, service_data
@@ -314,3 +315,12 @@ def test_detail_queries_do_not_grow_with_items(
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = operator_client.get(reverse("gun:declaration-rectify", args=[big.pk]))
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_rule_concerns_a_field_the_page_labels(code: str) -> None:
+    from gun.forms import FIELD_LABELS, message_place
+
+    place = message_place(code, 0)
+    assert place.level in {"header", "item", "document", "sheet"}
+    assert place.field in FIELD_LABELS

@@ -58,15 +58,23 @@ def test_declarations_awaiting_control_are_the_open_controls_named_by_a_consignm
     assert not selectors.declarations_awaiting_control(company=other_company, ids=[open_one.pk])
 
 
-def test_a_declaration_record_holds_what_a_release_note_prints(company, other_company):
+def test_a_declaration_summary_holds_what_a_release_note_prints(company, other_company):
     di = publish_di(holder=company.eori, quantity="100")
     declaration = _lodge(company, item(1, di_doc(di.reference, "30"), net_mass="30"))
     validate(declaration=declaration, by="t")
     declaration_release(declaration=declaration, by="t")
-    record = selectors.declaration_record(pk=declaration.pk, company=company)
-    assert record is not None
-    assert record.declaration.status == "released" and record.declaration.mrn
-    assert record.content[0]["documents"][0]["reference"] == di.reference
-    assert record.imputed == {(1, "2413", di.reference): Decimal("30.000")}
-    assert record.messages == []
-    assert selectors.declaration_record(pk=declaration.pk, company=other_company) is None
+    summary = selectors.declaration_summary(company=company, declaration_id=str(declaration.pk))
+    assert summary is not None
+    assert summary["status"] == "released" and summary["mrn"]
+    assert selectors.declaration_summary(company=company, mrn=summary["mrn"]) == summary
+    assert summary["items"][0]["documents"][0]["reference"] == di.reference
+    imputed = [entry for entry in summary["ledger"] if entry["phase"] == "impute"]
+    assert [(e["item_number"], e["reference"], e["quantity"]) for e in imputed] == [
+        (1, di.reference, Decimal("30.000"))
+    ]
+    assert [run["stage"] for run in summary["runs"]] == ["validation", "anticipation"]
+    others = selectors.declaration_summary(
+        company=other_company, declaration_id=str(declaration.pk)
+    )
+    assert others is None
+    assert selectors.declaration_summary(company=company, declaration_id="not-a-uuid") is None
