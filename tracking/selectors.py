@@ -65,22 +65,53 @@ def consignment_last_event_id(*, consignment: Consignment) -> int:
     return last["id"] if last else 0
 
 
-def consignment_find(
+class ConsignmentUnknown(Exception):
+    """No consignment matches what the partner named."""
+
+
+class ConsignmentAmbiguous(Exception):
+    """Several active consignments match what the partner named (which ones is not said)."""
+
+
+def consignment_named_by_partner(
     *,
     company_eori: str = "",
     reference: str = "",
     container_number: str = "",
+    transport_document_number: str = "",
     ched_reference: str = "",
-) -> Consignment | None:
-    """The consignment a partner event is about: by company EORI + consignment reference, else
-    by container number or CHED reference when exactly one open consignment matches."""
-    if company_eori and reference:
-        return Consignment.objects.filter(company__eori=company_eori, reference=reference).first()
-    if container_number:
-        found = Consignment.objects.filter(container_numbers__contains=[container_number])
-    elif ched_reference:
-        found = Consignment.objects.filter(ched_references__contains=[ched_reference])
+) -> Consignment:
+    """The one consignment a partner system names, or ``ConsignmentUnknown`` /
+    ``ConsignmentAmbiguous``.
+
+    The partner names it by any of: company EORI + consignment reference; a container number,
+    alone or with the transport document (BL, AWB) number; a CHED reference. Every criterion
+    given must hold (so a container with the wrong BL matches nothing). EORI + reference is
+    unique and names the consignment whatever its status; otherwise only active consignments
+    (not exited) count, and exactly one must match: two companies that registered the same
+    container (or CHED) make the container (or CHED) alone ambiguous, and the partner must add
+    the transport document or use the EORI + reference. Neither error says which consignments
+    matched, so nothing of another company's consignments is revealed. Used by partner events
+    and partner files alike.
+    """
+    found = Consignment.objects.all()
+    if company_eori or reference:
+        if not (company_eori and reference):
+            raise ConsignmentUnknown
+        found = found.filter(company__eori=company_eori, reference=reference)
+    elif not (container_number or ched_reference):
+        raise ConsignmentUnknown
     else:
-        return None
-    matches = list(found.exclude(status="exited").order_by("-expected_arrival")[:2])
-    return matches[0] if len(matches) == 1 else None
+        found = found.exclude(status="exited")
+    if container_number:
+        found = found.filter(container_numbers__contains=[container_number])
+    if transport_document_number:
+        found = found.filter(transport_document_number=transport_document_number)
+    if ched_reference:
+        found = found.filter(ched_references__contains=[ched_reference])
+    matches = list(found.select_related("company").order_by("pk")[:2])
+    if not matches:
+        raise ConsignmentUnknown
+    if len(matches) > 1:
+        raise ConsignmentAmbiguous
+    return matches[0]

@@ -164,9 +164,10 @@ def test_list_queries_do_not_grow_with_the_data(
 def test_partner_posts_its_event_once_even_when_delivered_twice(api, company, partner_key) -> None:
     consignment = make_consignment(company)
     traces = api(partner_key("TRACES"))
-    first = traces.post(EVENTS, event_body(consignment), format="json")
+    delivery = event_body(consignment)
+    first = traces.post(EVENTS, delivery, format="json")
     assert first.status_code == 201, first.json()
-    again = traces.post(EVENTS, event_body(consignment), format="json")
+    again = traces.post(EVENTS, delivery, format="json")
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert Event.objects.count() == 1
@@ -278,4 +279,6 @@ def test_ambiguous_container_is_not_guessed(api, company, partner_key) -> None:
         event_body(other, consignment={"container_number": CONTAINER}, kind="arrival", payload={}),
         format="json",
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert response.json()["code"] == "ambiguous_consignment"
+    assert not Event.objects.exists()

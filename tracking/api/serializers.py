@@ -1,6 +1,7 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from sesame.models import BorderControlPost, Port
@@ -151,21 +152,36 @@ class ConsignmentFilterSerializer(serializers.Serializer):
 
 
 class ConsignmentKeySerializer(serializers.Serializer):
-    """How a partner names the consignment: EORI + reference, or a container, or a CHED."""
+    """How a partner names the consignment (``selectors.consignment_named_by_partner``):
+    company EORI + reference, a container (with its transport document number, or alone when
+    only one active consignment holds it), or a CHED reference."""
 
     company_eori = serializers.CharField(max_length=17, required=False)
     reference = serializers.CharField(max_length=35, required=False)
     container_number = ContainerField(required=False)
+    transport_document_number = serializers.CharField(max_length=35, required=False)
     ched_reference = serializers.CharField(
         max_length=30, required=False, validators=[_django(validate_ched_reference)]
     )
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
-        by_reference = bool(attrs.get("company_eori")) and bool(attrs.get("reference"))
-        if not (by_reference or attrs.get("container_number") or attrs.get("ched_reference")):
+        if bool(attrs.get("company_eori")) != bool(attrs.get("reference")):
             raise serializers.ValidationError(
-                "Name the consignment by company_eori + reference, container_number or "
-                "ched_reference.",
+                _("company_eori and reference go together."), code="required"
+            )
+        if attrs.get("transport_document_number") and not attrs.get("container_number"):
+            raise serializers.ValidationError(
+                _("transport_document_number names a consignment with its container_number."),
+                code="required",
+            )
+        if not (
+            attrs.get("reference") or attrs.get("container_number") or attrs.get("ched_reference")
+        ):
+            raise serializers.ValidationError(
+                _(
+                    "Name the consignment by company_eori + reference, container_number "
+                    "(with transport_document_number) or ched_reference."
+                ),
                 code="required",
             )
         return attrs

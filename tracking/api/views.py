@@ -6,13 +6,14 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sesame.api.errors import Unprocessable
+from sesame.api.errors import Conflict, Unprocessable
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import IsCompanyKey, partner_key, request_company, request_partner
 from sesame.models import Company
@@ -82,18 +83,33 @@ class PartnerEventView(APIView):
                     }
                 }
             )
-        consignment = selectors.consignment_find(**values["consignment"])
-        if consignment is None:
-            raise Unprocessable("No single consignment matches.", code="consignment_unknown")
-        event, created = services.event_record(
-            consignment=consignment,
-            kind=values["kind"],
-            occurred_at=values["occurred_at"],
-            source=partner,
-            source_event_id=values["source_event_id"],
-            author=values["author"] or partner,
-            payload=values["payload"],
-        )
+        try:
+            consignment = selectors.consignment_named_by_partner(**values["consignment"])
+        except selectors.ConsignmentUnknown:
+            raise Unprocessable(_("No consignment matches."), code="consignment_unknown") from None
+        except selectors.ConsignmentAmbiguous:
+            raise Conflict(
+                _(
+                    "Several consignments match: name it by company_eori + reference, by "
+                    "container_number with transport_document_number, or by ched_reference."
+                ),
+                code="ambiguous_consignment",
+            ) from None
+        try:
+            event, created = services.partner_event_record(
+                consignment=consignment,
+                kind=values["kind"],
+                occurred_at=values["occurred_at"],
+                source=partner,
+                source_event_id=values["source_event_id"],
+                author=values["author"] or partner,
+                payload=values["payload"],
+            )
+        except services.EventConflict:
+            raise Conflict(
+                _("This source_event_id was delivered before with other content."),
+                code="event_conflict",
+            ) from None
         return Response(
             {**EventSerializer(event).data, "consignment": consignment.pk},
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
