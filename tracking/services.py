@@ -331,9 +331,13 @@ def consignment_create(
     *, company: Company, declarations: list[dict[str, str]] | None = None, **values: Any
 ) -> Consignment:
     """Create a consignment of `company` (validated: ISO 6346 containers, CHED references, a
-    post at the chosen port, a reference unique in the company) with its declaration links."""
+    post at the chosen port) with its declaration links. A reference already used in the
+    company raises IntegrityError (constraint ``consignment_reference_unique``), also when two
+    creations race."""
     consignment = Consignment(company=company, **_clean_values(values))
-    consignment.full_clean()
+    # The reference's uniqueness is left to the database, which alone decides between two
+    # concurrent creations (IntegrityError: 409 consignment_reference_taken in the API).
+    consignment.full_clean(validate_unique=False, validate_constraints=False)
     _post_check(consignment=consignment)
     consignment.save()
     _links_replace(consignment=consignment, declarations=declarations or [])
@@ -354,7 +358,7 @@ def consignment_update(
         if name not in CONSIGNMENT_FIELDS:
             raise ValidationError({name: _("This field cannot be changed.")})
         setattr(consignment, name, value)
-    consignment.full_clean()
+    consignment.full_clean(validate_unique=False, validate_constraints=False)
     _post_check(consignment=consignment)
     consignment.save()
     if declarations is not None:

@@ -4,14 +4,23 @@
 `{"message", "code"}`.
 """
 
+import functools
+import logging
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.db import DataError, IntegrityError
+from django.db.models import BaseConstraint
 from django.http import Http404, JsonResponse
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 class Conflict(exceptions.APIException):
@@ -34,6 +43,48 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
+@functools.cache
+def _constraints() -> dict[str, BaseConstraint]:
+    """Every model constraint of the project by name (names are unique in the database)."""
+    return {
+        constraint.name: constraint
+        for model in apps.get_models()
+        for constraint in model._meta.constraints
+        if constraint.name
+    }
+
+
+def database_refusal(exc: IntegrityError | DataError) -> exceptions.APIException:
+    """What the API answers when the database refuses a write (it is the last line of
+    defence): a unique or other constraint violated by the request, usually by a concurrent
+    request that won the race, is 409 with the constraint's ``violation_error_code`` (e.g.
+    ``consignment_reference_taken``), else ``already_exists`` / ``constraint_violated``; a value
+    the database cannot hold is 400 ``invalid_value``. Never a 500."""
+    cause = exc.__cause__
+    diag = getattr(cause, "diag", None)
+    name = getattr(diag, "constraint_name", None) or ""
+    if isinstance(exc, DataError):
+        logger.warning("value refused by the database: %s", getattr(cause, "pgcode", ""))
+        return exceptions.ValidationError(
+            {
+                "non_field_errors": [
+                    exceptions.ErrorDetail(_("A value cannot be stored."), code="invalid_value")
+                ]
+            }
+        )
+    logger.warning("write refused by the database constraint %r", name)
+    constraint = _constraints().get(name)
+    unique = getattr(cause, "pgcode", "") == "23505"
+    if constraint is not None and constraint.violation_error_code:
+        code = constraint.violation_error_code
+        detail = str(constraint.get_violation_error_message())
+    elif unique:
+        code, detail = "already_exists", _("An object with these values already exists.")
+    else:
+        code, detail = "constraint_violated", _("This change conflicts with the stored data.")
+    return Conflict(detail, code=code)
+
+
 def _first_code(detail: Any) -> str:
     if isinstance(detail, list) and detail:
         return _first_code(detail[0])
@@ -53,6 +104,9 @@ def _full(details: Any) -> Any:
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, IntegrityError | DataError):
+        exc = database_refusal(exc)
+        set_rollback()
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, RequestDataTooBig):

@@ -96,8 +96,16 @@ def test_malformed_json_is_a_400(api, company_key) -> None:
 def test_reference_is_unique_per_company_only(api, company_key, other_company_key) -> None:
     assert api(company_key).post(CONSIGNMENTS, body(), format="json").status_code == 201
     again = api(company_key).post(CONSIGNMENTS, body(), format="json")
-    assert again.status_code == 400
+    assert again.status_code == 409
+    assert again.json()["code"] == "consignment_reference_taken"
     assert api(other_company_key).post(CONSIGNMENTS, body(), format="json").status_code == 201
+    second = api(company_key).post(CONSIGNMENTS, body(reference="ACME-0043"), format="json")
+    renamed = api(company_key).patch(
+        f"{CONSIGNMENTS}{second.json()['id']}/", {"reference": "ACME-0042"}, format="json"
+    )
+    assert renamed.status_code == 409
+    assert renamed.json()["code"] == "consignment_reference_taken"
+    assert Consignment.objects.get(pk=second.json()["id"]).reference == "ACME-0043"
 
 
 def test_update_changes_fields_and_validates(api, company, company_key) -> None:
