@@ -114,7 +114,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_exception_handler(exc, context)
-    if response is None or not isinstance(exc, exceptions.APIException):
+    if response is None:
+        return server_error(exc)
+    if not isinstance(exc, exceptions.APIException):
         return response
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail
@@ -134,6 +136,17 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             body.update(extra)
     response.data = body
     return response
+
+
+def server_error(exc: Exception) -> Response:
+    """An unexpected exception: logged with its traceback (and the request id), answered in the
+    API's error shape, without a debug page even when DEBUG is on."""
+    logger.error("unexpected error in an API view", exc_info=exc)
+    set_rollback()
+    return Response(
+        {"code": "server_error", "detail": _("Internal error; it has been logged.")},
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
 
 
 @csrf_exempt
