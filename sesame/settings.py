@@ -228,6 +228,16 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+# The API's robustness layer (docs/api.md): a request id on every response, Idempotency-Key on
+# every POST and PATCH, JSON nested at most this deep, an idempotency claim's lease (seconds).
+MIDDLEWARE.insert(0, "sesame.api.request_id.RequestIdMiddleware")
+MIDDLEWARE.append("sesame.api.middleware.IdempotencyMiddleware")
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+API_IDEMPOTENCY_LEASE = env.int("API_IDEMPOTENCY_LEASE", default=60)
+CELERY_BEAT_SCHEDULE["sesame.idempotency_purge"] = {
+    "task": "sesame.idempotency_purge",
+    "schedule": 3600.0,
+}
 
 # --- Audit --------------------------------------------------------------------------------
 PGHISTORY_DEFAULT_TRACKERS = None  # each model says what it tracks (sesame.audit)
@@ -253,4 +263,16 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {"sesame": {"level": env.str("LOG_LEVEL", default="INFO")}},
+}
+# Every log line names its request (sesame.api.request_id).
+LOGGING["filters"] = {"request_id": {"()": "sesame.api.request_id.RequestIdFilter"}}
+LOGGING["formatters"] = {
+    "request": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+}
+LOGGING["handlers"] = {
+    "console": {
+        "class": "logging.StreamHandler",
+        "filters": ["request_id"],
+        "formatter": "request",
+    }
 }

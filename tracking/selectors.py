@@ -1,8 +1,9 @@
 """Reads about consignments and their timelines."""
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from sesame.models import BorderControlPost, Company
 from tracking.models import Consignment, Event
@@ -45,6 +46,21 @@ def consignments_for_company(*, company: Company) -> QuerySet[Consignment]:
 def consignments_for_post(*, post: BorderControlPost) -> QuerySet[Consignment]:
     """What agents of a post see (read-only): consignments announced at their post."""
     return Consignment.objects.filter(post=post).select_related("post", "company")
+
+
+def consignment_state_locked(*, company: Company, pk: Any) -> tuple[datetime, int] | None:
+    """(updated_at, id of its last event or 0) of the company's consignment, its row locked FOR
+    UPDATE until the transaction ends (the API's If-Match); None when it is not the company's."""
+    updated_at = (
+        Consignment.objects.select_for_update()
+        .filter(company=company, pk=pk)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    if updated_at is None:
+        return None
+    last = Event.objects.filter(consignment_id=pk).aggregate(last=Max("id"))["last"]
+    return updated_at, last or 0
 
 
 def consignment_events(*, consignment: Consignment) -> list[Event]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.http import Http404
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
@@ -22,7 +23,8 @@ from gun.api.serializers import (
     declaration_body,
 )
 from gun.models import Declaration
-from gun.services import GunError, GunInvalid
+from gun.services import GunBusy, GunError, GunInvalid
+from sesame.api.conditional import ObjectEndpoint, object_etag
 from sesame.api.errors import Unprocessable
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import (
@@ -50,6 +52,8 @@ def _call(fn: Callable[[], T]) -> T:
         error = exceptions.APIException(exc.detail, code=exc.code)
         error.status_code = exc.http_status
         error.extra = exc.extra  # type: ignore[attr-defined]
+        if isinstance(exc, GunBusy):
+            error.wait = 1  # type: ignore[attr-defined]  # Retry-After: a retry may succeed
         raise error from None
 
 
@@ -97,10 +101,60 @@ def _input(serializer_class: type[serializers.Serializer], request: Request) -> 
     return serializer.validated_data
 
 
+# --- ETag, If-Match, Location (sesame.api.conditional) -----------------------------------------
+
+
+class PartnerDocumentObject(ObjectEndpoint):
+    """A partner document's ETag: its code, reference and version."""
+
+    def etag_of(self, data: Any) -> str | None:
+        if isinstance(data, dict) and {"code", "reference", "version"} <= set(data):
+            return object_etag("partner_document", data["code"], data["reference"], data["version"])
+        return None
+
+    def current_etag(self, request: Request, **kwargs: Any) -> str | None:
+        data = request.data if isinstance(request.data, dict) else {}
+        code, reference = str(data.get("code", "")), str(data.get("reference", ""))
+        found = selectors.partner_document_version_locked(code=code, reference=reference)
+        if found is None or found[0] != request_partner(request):
+            return None
+        return object_etag("partner_document", code, reference, found[1])
+
+    def location_of(self, data: Any) -> str | None:
+        return reverse(
+            "gun-partner-doc-detail", kwargs={"code": data["code"], "reference": data["reference"]}
+        )
+
+
+class DeclarationObject(ObjectEndpoint):
+    """A declaration's ETag: its id and version (bumped by every change of the declaration)."""
+
+    any_company = False  # release: a DELTA key acts on any company's declaration
+
+    def etag_of(self, data: Any) -> str | None:
+        if isinstance(data, dict) and {"id", "version"} <= set(data):
+            return object_etag("declaration", data["id"], data["version"])
+        return None
+
+    def current_etag(self, request: Request, **kwargs: Any) -> str | None:
+        if "pk" not in kwargs:
+            return None
+        company = None if self.any_company else request_company(request)
+        if not self.any_company and company is None:
+            raise Http404
+        version = selectors.declaration_version_locked(pk=kwargs["pk"], company=company)
+        if version is None:
+            raise Http404
+        return object_etag("declaration", str(kwargs["pk"]), version)
+
+    def location_of(self, data: Any) -> str | None:
+        return reverse("gun-declaration", kwargs={"pk": data["id"]})
+
+
 # --- partner documents --------------------------------------------------------------------
 
 
-class PartnerDocumentPublish(APIView):
+class PartnerDocumentPublish(PartnerDocumentObject, APIView):
     permission_classes = [partner_key("SEMAE", "TRACES", "CITES")]
 
     @extend_schema(
@@ -126,7 +180,7 @@ class PartnerDocumentPublish(APIView):
         )
 
 
-class PartnerDocumentDetail(APIView):
+class PartnerDocumentDetail(PartnerDocumentObject, APIView):
     @extend_schema(
         summary="A partner document with its balances per line",
         responses={200: PartnerDocumentOutput, 404: ERROR},
@@ -147,7 +201,7 @@ class PartnerDocumentDetail(APIView):
 # --- declarations -------------------------------------------------------------------------
 
 
-class DeclarationList(APIView):
+class DeclarationList(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -190,7 +244,7 @@ class DeclarationList(APIView):
         return _declaration_response(result.declaration, status.HTTP_201_CREATED)
 
 
-class DeclarationDetail(APIView):
+class DeclarationDetail(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
     @extend_schema(summary="One declaration", responses={200: DeclarationOutput, 404: ERROR})
@@ -213,7 +267,7 @@ class DeclarationDetail(APIView):
         return _declaration_response(result.declaration)
 
 
-class DeclarationValidate(APIView):
+class DeclarationValidate(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -237,7 +291,7 @@ class DeclarationValidate(APIView):
         )
 
 
-class DeclarationRectify(APIView):
+class DeclarationRectify(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -263,7 +317,7 @@ class DeclarationRectify(APIView):
         )
 
 
-class DeclarationCancel(APIView):
+class DeclarationCancel(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -277,8 +331,9 @@ class DeclarationCancel(APIView):
         return _declaration_response(declaration)
 
 
-class DeclarationRelease(APIView):
+class DeclarationRelease(DeclarationObject, APIView):
     permission_classes = [partner_key("DELTA")]
+    any_company = True
 
     @extend_schema(
         summary="Release (BAE), by DELTA-G: reservations become imputations",

@@ -1,11 +1,14 @@
 """Tracking API: partners post events; companies manage and read their consignments."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
@@ -13,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sesame.api.conditional import ObjectEndpoint, object_etag
 from sesame.api.errors import Conflict, Unprocessable
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import IsCompanyKey, partner_key, request_company, request_partner
@@ -116,7 +120,45 @@ class PartnerEventView(APIView):
         )
 
 
-class ConsignmentListView(APIView):
+def _consignment_body(consignment: Any) -> dict[str, Any]:
+    """A consignment as every endpoint answers it: its fields, timeline and events."""
+    timeline = selectors.consignment_timeline(consignment=consignment)
+    return {
+        **ConsignmentSerializer(consignment).data,
+        "timeline": timeline_data(timeline),
+        "events": EventSerializer(timeline.events, many=True).data,
+    }
+
+
+def _consignment_etag(pk: Any, updated_at: datetime, last_event_id: int) -> str:
+    return object_etag("consignment", pk, updated_at.timestamp(), last_event_id)
+
+
+class ConsignmentObject(ObjectEndpoint):
+    """A consignment's ETag: its row's last change and its last event (a new event changes
+    the timeline and the status)."""
+
+    def etag_of(self, data: Any) -> str | None:
+        if not (isinstance(data, dict) and {"id", "updated_at", "events"} <= set(data)):
+            return None
+        updated_at = parse_datetime(data["updated_at"])
+        assert updated_at is not None
+        last = max((event["id"] for event in data["events"]), default=0)
+        return _consignment_etag(data["id"], updated_at, last)
+
+    def current_etag(self, request: Request, **kwargs: Any) -> str | None:
+        if "pk" not in kwargs:
+            return None
+        state = selectors.consignment_state_locked(company=_company(request), pk=kwargs["pk"])
+        if state is None:
+            raise Http404
+        return _consignment_etag(kwargs["pk"], *state)
+
+    def location_of(self, data: Any) -> str | None:
+        return reverse("tracking-consignment", kwargs={"pk": data["id"]})
+
+
+class ConsignmentListView(ConsignmentObject, APIView):
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -143,10 +185,10 @@ class ConsignmentListView(APIView):
             )
         except DjangoValidationError as exc:
             raise _as_drf(exc) from None
-        return Response(ConsignmentSerializer(consignment).data, status=status.HTTP_201_CREATED)
+        return Response(_consignment_body(consignment), status=status.HTTP_201_CREATED)
 
 
-class ConsignmentDetailView(APIView):
+class ConsignmentDetailView(ConsignmentObject, APIView):
     permission_classes = [IsCompanyKey]
 
     def _get(self, request: Request, pk: int) -> Any:
@@ -156,15 +198,7 @@ class ConsignmentDetailView(APIView):
 
     @extend_schema(responses=ConsignmentSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        consignment = self._get(request, pk)
-        timeline = selectors.consignment_timeline(consignment=consignment)
-        return Response(
-            {
-                **ConsignmentSerializer(consignment).data,
-                "timeline": timeline_data(timeline),
-                "events": EventSerializer(timeline.events, many=True).data,
-            }
-        )
+        return Response(_consignment_body(self._get(request, pk)))
 
     @extend_schema(request=ConsignmentWriteSerializer, responses=ConsignmentSerializer)
     def patch(self, request: Request, pk: int) -> Response:
@@ -177,4 +211,4 @@ class ConsignmentDetailView(APIView):
             )
         except DjangoValidationError as exc:
             raise _as_drf(exc) from None
-        return Response(ConsignmentSerializer(consignment).data)
+        return Response(_consignment_body(consignment))

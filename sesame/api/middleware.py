@@ -1,0 +1,138 @@
+"""Idempotency-Key on every POST and PATCH of the API, including views yet to be written."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from sesame.api import idempotency
+
+# --- Idempotency-Key ----------------------------------------------------------------------------
+
+IDEMPOTENT_METHODS = ("POST", "PATCH")
+CHUNK = 64 * 1024
+
+
+def _error(status: int, code: str, detail: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"code": code, "detail": detail}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _owner(request: HttpRequest, view_class: type[APIView]) -> str | None:
+    """Whose keys these are: the API key's company or partner (the key authenticated as the
+    view will authenticate it); None when the request is not authenticated (the view answers
+    401 itself)."""
+    drf_request = Request(
+        request, authenticators=[auth() for auth in view_class.authentication_classes]
+    )
+    try:
+        key = drf_request.auth
+        user = drf_request.user
+    except APIException:
+        return None
+    company_id = getattr(key, "company_id", None)
+    if company_id:
+        return f"company:{company_id}"
+    if getattr(key, "partner", ""):
+        return f"partner:{key.partner}"  # type: ignore[union-attr]
+    if user is not None and getattr(user, "pk", None):
+        return f"user:{user.pk}"
+    return None
+
+
+def _body_chunks(request: HttpRequest) -> Iterator[bytes]:
+    """The body, read once: whole when it may be held in memory, else spooled to a temporary
+    file (multipart uploads) that then stands in for the request's stream."""
+    length = int(request.META.get("CONTENT_LENGTH") or 0)
+    if length <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        yield request.body
+        return
+    # Closed by the middleware once the response is done (it outlives this function).
+    spool = tempfile.SpooledTemporaryFile(max_size=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)  # noqa: SIM115
+    request._idempotency_spool = spool  # type: ignore[attr-defined]
+    stream: Any = request._stream  # type: ignore[attr-defined]
+    while chunk := stream.read(CHUNK):
+        spool.write(chunk)
+        yield chunk
+    spool.seek(0)
+    request._stream = spool  # type: ignore[assignment]
+
+
+class IdempotencyMiddleware:
+    """Applies ``sesame.api.idempotency`` to every POST and PATCH of a DRF view that carries
+    an ``Idempotency-Key`` header (a view may opt out with ``idempotency = False``)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        claim = getattr(request, "_idempotency_claim", None)
+        if claim is not None:
+            idempotency.idempotency_finish(claim=claim, response=response)
+        spool = getattr(request, "_idempotency_spool", None)
+        if spool is not None:
+            spool.close()
+        return response
+
+    def process_view(
+        self, request: HttpRequest, view: Callable, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        header = request.META.get("HTTP_IDEMPOTENCY_KEY")
+        view_class = getattr(view, "cls", None)
+        if (
+            header is None
+            or request.method not in IDEMPOTENT_METHODS
+            or not (isinstance(view_class, type) and issubclass(view_class, APIView))
+            or not getattr(view_class, "idempotency", True)
+        ):
+            return None
+        key = idempotency.idempotency_key_parse(header)
+        if key is None:
+            return _error(
+                400,
+                "idempotency_key_invalid",
+                _("Idempotency-Key: give 1 to 255 printable ASCII characters, e.g. a UUID."),
+            )
+        owner = _owner(request, view_class)
+        if owner is None:
+            return None
+        fingerprint = idempotency.request_fingerprint(
+            method=request.method or "",
+            path=request.get_full_path(),
+            content_type=request.META.get("CONTENT_TYPE", ""),
+            body=_body_chunks(request),
+        )
+        try:
+            outcome = idempotency.idempotency_claim(owner=owner, key=key, fingerprint=fingerprint)
+        except idempotency.KeyReused:
+            return _error(
+                422,
+                "idempotency_key_reused",
+                _("This Idempotency-Key was used for another request."),
+            )
+        except idempotency.InProgress:
+            return _error(
+                409,
+                "idempotency_in_progress",
+                _("A request with this Idempotency-Key is still running; retry later."),
+                **{"Retry-After": "1"},
+            )
+        if isinstance(outcome, idempotency.Replay):
+            replay = HttpResponse(outcome.body, status=outcome.status)
+            for name, value in outcome.headers.items():
+                replay[name] = value
+            replay["Idempotent-Replayed"] = "true"
+            return replay
+        request._idempotency_claim = outcome  # type: ignore[attr-defined]
+        return None
