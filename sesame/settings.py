@@ -232,6 +232,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_0
 # every POST and PATCH, JSON nested at most this deep, an idempotency claim's lease (seconds).
 MIDDLEWARE.insert(0, "sesame.api.request_id.RequestIdMiddleware")
 MIDDLEWARE.append("sesame.api.middleware.IdempotencyMiddleware")
+MIDDLEWARE.append("sesame.api.middleware.NoBodyMiddleware")
 API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
 API_IDEMPOTENCY_LEASE = env.int("API_IDEMPOTENCY_LEASE", default=60)
 CELERY_BEAT_SCHEDULE["sesame.idempotency_purge"] = {

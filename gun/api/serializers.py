@@ -18,6 +18,7 @@ from gun.models import (
     PartnerDocument,
     PartnerDocumentStatus,
 )
+from sesame.api.serializers import StrictSerializer
 from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 
@@ -30,22 +31,6 @@ def validate_country(value: str) -> None:
         raise serializers.ValidationError(
             _("Give an ISO 3166 alpha-2 country code in capitals."), code="country_unknown"
         )
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (400 ``unknown_field``) instead of ignoring them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [serializers.ErrorDetail(_("Unknown field."), code="unknown_field")]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
 
 
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:

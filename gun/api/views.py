@@ -26,6 +26,7 @@ from gun.models import Declaration
 from gun.services import GunBusy, GunError, GunInvalid
 from sesame.api.conditional import ObjectEndpoint, object_etag
 from sesame.api.errors import Unprocessable
+from sesame.api.middleware import no_body
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import (
     IsCompanyKey,
@@ -270,6 +271,7 @@ class DeclarationDetail(DeclarationObject, APIView):
 class DeclarationValidate(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Validate: 200 accepted (with an MRN), 422 rejected with the messages",
         request=None,
@@ -320,6 +322,7 @@ class DeclarationRectify(DeclarationObject, APIView):
 class DeclarationCancel(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Cancel before release (releases the reservations)",
         request=None,
@@ -335,6 +338,7 @@ class DeclarationRelease(DeclarationObject, APIView):
     permission_classes = [partner_key("DELTA")]
     any_company = True
 
+    @no_body
     @extend_schema(
         summary="Release (BAE), by DELTA-G: reservations become imputations",
         request=None,

@@ -1,19 +1,22 @@
-"""Idempotency-Key on every POST and PATCH of the API, including views yet to be written."""
+"""Middleware of the API layer: Idempotency-Key on every POST and PATCH, and no body where a
+view method declares it takes none. Both apply to views yet to be written."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from sesame.api import idempotency
+from sesame.api.parsers import parse_json
 
 # --- Idempotency-Key ----------------------------------------------------------------------------
 
@@ -136,3 +139,65 @@ class IdempotencyMiddleware:
             return replay
         request._idempotency_claim = outcome  # type: ignore[attr-defined]
         return None
+
+
+# --- endpoints that take no body ------------------------------------------------------------------
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def no_body(handler: F) -> F:
+    """Declares that a view method takes no request body (``POST …/validate/``): a body other
+    than nothing or ``{}`` is refused with 400 instead of being ignored, and the OpenAPI
+    document says the operation has no body."""
+    handler.takes_no_body = True  # type: ignore[attr-defined]
+    return extend_schema(request=None)(handler)
+
+
+class NoBodyMiddleware:
+    """Refuses a body sent to a view method declared with ``no_body``: 400 ``unknown_field``
+    (one error per field) for an object, ``malformed_json`` for what is not JSON, ``invalid``
+    otherwise. Nothing sent, whitespace or ``{}`` pass."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view: Callable, args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        view_class = getattr(view, "cls", None)
+        handler = getattr(view_class, (request.method or "").lower(), None)
+        if not getattr(handler, "takes_no_body", False):
+            return None
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length == 0:
+            return None
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return _error(413, "payload_too_large", _("This endpoint takes no body."))
+        raw = request.body
+        if not raw.strip():
+            return None
+        try:
+            data = parse_json(raw)
+        except APIException as exc:
+            return _error(400, "malformed_json", str(exc.detail))
+        if data == {}:
+            return None
+        if isinstance(data, dict):
+            errors = {
+                str(name): [{"message": str(_("Unknown field.")), "code": "unknown_field"}]
+                for name in data
+            }
+            response = JsonResponse(
+                {
+                    "code": "invalid",
+                    "detail": str(_("The request has invalid fields.")),
+                    "errors": errors,
+                },
+                status=400,
+            )
+            return response
+        return _error(400, "invalid", _("This endpoint takes no body."))

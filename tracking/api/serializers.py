@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from sesame.api.serializers import StrictSerializer
 from sesame.models import BorderControlPost, Port
 from tracking.identifiers import (
     container_compact,
@@ -33,7 +34,7 @@ class ContainerField(serializers.CharField):
         return container_compact(super().to_internal_value(data))
 
 
-class DeclarationLinkSerializer(serializers.Serializer):
+class DeclarationLinkSerializer(StrictSerializer):
     declaration_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
     mrn = serializers.RegexField(r"^[0-9A-Z]{18}$", required=False, allow_blank=True)
     client_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
@@ -46,7 +47,7 @@ class DeclarationLinkSerializer(serializers.Serializer):
         return attrs
 
 
-class ConsignmentWriteSerializer(serializers.Serializer):
+class ConsignmentWriteSerializer(StrictSerializer):
     reference = serializers.CharField(max_length=35)
     container_numbers = serializers.ListField(child=ContainerField(), max_length=50, default=list)
     transport_document_type = serializers.ChoiceField(TransportDocumentType.choices)
@@ -151,7 +152,7 @@ class ConsignmentFilterSerializer(serializers.Serializer):
     search = serializers.CharField(max_length=40, required=False, allow_blank=True)
 
 
-class ConsignmentKeySerializer(serializers.Serializer):
+class ConsignmentKeySerializer(StrictSerializer):
     """How a partner names the consignment (``selectors.consignment_named_by_partner``):
     company EORI + reference, a container (with its transport document number, or alone when
     only one active consignment holds it), or a CHED reference."""
@@ -187,7 +188,7 @@ class ConsignmentKeySerializer(serializers.Serializer):
         return attrs
 
 
-class PartnerEventSerializer(serializers.Serializer):
+class PartnerEventSerializer(StrictSerializer):
     consignment = ConsignmentKeySerializer()
     kind = serializers.ChoiceField(sorted(KINDS))
     occurred_at = serializers.DateTimeField()
