@@ -18,8 +18,8 @@ from gun.models import (
     PartnerDocument,
     PartnerDocumentStatus,
 )
+from sesame.api.fields import EoriField
 from sesame.api.serializers import StrictSerializer
-from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 
 QUANTITY = {"max_digits": 15, "decimal_places": 3, "min_value": 0}
@@ -81,7 +81,7 @@ class ItemInput(StrictSerializer):
 
 class DeclarationInput(StrictSerializer):
     client_reference = serializers.CharField(max_length=70)
-    importer_eori = serializers.CharField(max_length=17, validators=[validate_french_eori])
+    importer_eori = EoriField()
     special_mentions = serializers.ListField(
         child=serializers.RegexField(r"^[A-Z0-9]{1,10}\Z", max_length=10),
         required=False,
@@ -116,7 +116,7 @@ class PartnerDocumentInput(StrictSerializer):
     code = serializers.ChoiceField(choices=sorted(PROFILES))
     reference = serializers.CharField(max_length=35, trim_whitespace=False)
     status = serializers.ChoiceField(choices=PartnerDocumentStatus.choices)
-    holder_eori = serializers.CharField(max_length=17, validators=[validate_french_eori])
+    holder_eori = EoriField()
     issued_on = serializers.DateField(required=False, allow_null=True)
     lines = PartnerLineInput(many=True, max_length=999)
 
@@ -380,3 +380,11 @@ class PartnerDocumentOutput(serializers.Serializer):
 
     def get_used(self, document: PartnerDocument) -> bool:
         return document.used_by_id is not None
+
+
+class GunRejectedOutput(DeclarationOutput):
+    """422 ``gun_rejected`` (schema): the error's code and detail with the declaration, whose
+    ``gun.messages`` say why."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()

@@ -7,7 +7,12 @@ from typing import Any, TypeVar
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +23,7 @@ from gun.api.serializers import (
     DeclarationFilter,
     DeclarationInput,
     DeclarationOutput,
+    GunRejectedOutput,
     PartnerDocumentInput,
     PartnerDocumentOutput,
     declaration_body,
@@ -35,10 +41,58 @@ from sesame.api.permissions import (
     request_key,
     request_partner,
 )
+from sesame.api.schema import ErrorSerializer, link, refine
 
 T = TypeVar("T")
 
-ERROR = OpenApiResponse(description="Error body: `{code, detail, errors?}`.")
+ERROR = OpenApiResponse(
+    response=ErrorSerializer, description="Error body: `{code, detail, errors?}`."
+)
+DECLARATION_EXAMPLE = OpenApiExample(
+    "A seed import under a SEMAE import declaration (API.md)",
+    request_only=True,
+    value={
+        "client_reference": "ACME-0042",
+        "importer_eori": "FR73282932000074",
+        "special_mentions": ["73000"],
+        "items": [
+            {
+                "item_number": 1,
+                "commodity_code": "1209918000",
+                "origin_country": "MA",
+                "net_mass_kg": "123.000",
+                "documents": [
+                    {
+                        "code": "2413",
+                        "reference": "2016-01-0000122-00",
+                        "date": "2016-01-12",
+                        "imputation": {"line": 1, "quantity": "123", "unit": "KGM"},
+                    }
+                ],
+            }
+        ],
+    },
+)
+PARTNER_DOCUMENT_EXAMPLE = OpenApiExample(
+    "A SEMAE import declaration (API.md)",
+    request_only=True,
+    value={
+        "code": "2413",
+        "reference": "2016-01-0000122-00",
+        "status": "VAL",
+        "holder_eori": "FR73282932000074",
+        "issued_on": "2016-01-12",
+        "lines": [
+            {
+                "line": 1,
+                "commodity_code": "12099180",
+                "origin_country": "MA",
+                "quantity": "123.000",
+                "unit": "KGM",
+            }
+        ],
+    },
+)
 
 
 def _call(fn: Callable[[], T]) -> T:
@@ -161,6 +215,7 @@ class PartnerDocumentPublish(PartnerDocumentObject, APIView):
     @extend_schema(
         summary="Publish or update a partner document (idempotent on code + reference)",
         request=PartnerDocumentInput,
+        examples=[PARTNER_DOCUMENT_EXAMPLE],
         responses={
             201: PartnerDocumentOutput,
             200: PartnerDocumentOutput,
@@ -204,6 +259,7 @@ class PartnerDocumentDetail(PartnerDocumentObject, APIView):
 
 class DeclarationList(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
 
     @extend_schema(
         summary="The company's declarations",
@@ -211,7 +267,7 @@ class DeclarationList(DeclarationObject, APIView):
             OpenApiParameter(
                 "status", str, enum=["anticipated", "validated", "released", "cancelled"]
             ),
-            OpenApiParameter("mrn", str),
+            OpenApiParameter("mrn", str, pattern=r"^[0-9A-Z]{1,18}$"),
             OpenApiParameter("control_required", bool),
         ],
         responses={200: DeclarationOutput(many=True), 400: ERROR},
@@ -226,7 +282,7 @@ class DeclarationList(DeclarationObject, APIView):
             mrn=values.get("mrn"),
             control_required=values.get("control_required"),
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(DeclarationOutput(page, many=True).data)
 
@@ -234,6 +290,7 @@ class DeclarationList(DeclarationObject, APIView):
         summary="Register an anticipated declaration (runs the anticipation checks)",
         request=DeclarationInput,
         responses={201: DeclarationOutput, 400: ERROR},
+        examples=[DECLARATION_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         data = _input(DeclarationInput, request)
@@ -275,7 +332,7 @@ class DeclarationValidate(DeclarationObject, APIView):
     @extend_schema(
         summary="Validate: 200 accepted (with an MRN), 422 rejected with the messages",
         request=None,
-        responses={200: DeclarationOutput, 404: ERROR, 409: ERROR, 422: DeclarationOutput},
+        responses={200: DeclarationOutput, 404: ERROR, 409: ERROR, 422: GunRejectedOutput},
     )
     def post(self, request: Request, pk: Any) -> Response:
         company = request_company(request)
@@ -304,7 +361,7 @@ class DeclarationRectify(DeclarationObject, APIView):
             400: ERROR,
             404: ERROR,
             409: ERROR,
-            422: DeclarationOutput,
+            422: GunRejectedOutput,
         },
     )
     def post(self, request: Request, pk: Any) -> Response:
@@ -348,3 +405,70 @@ class DeclarationRelease(DeclarationObject, APIView):
         declaration = _declaration_or_404(request, pk, any_company=True)
         _call(lambda: services.declaration_release(declaration=declaration, by=_actor(request)))
         return _declaration_response(declaration)
+
+
+# What a declaration's responses lead to (OpenAPI links: create -> read -> validate -> release).
+_BY_ID = {"id": "$response.body#/id"}
+link("declarations_create", "201", "ReadDeclaration", "declarations_retrieve", **_BY_ID)
+link("declarations_create", "201", "ReplaceDeclaration", "declarations_update", **_BY_ID)
+link("declarations_create", "201", "ValidateDeclaration", "declarations_validate_create", **_BY_ID)
+link(
+    "declarations_retrieve", "200", "ValidateDeclaration", "declarations_validate_create", **_BY_ID
+)
+link("declarations_update", "200", "ValidateDeclaration", "declarations_validate_create", **_BY_ID)
+link("declarations_validate_create", "200", "ReadDeclaration", "declarations_retrieve", **_BY_ID)
+link(
+    "declarations_validate_create",
+    "200",
+    "ReleaseDeclaration",
+    "declarations_release_create",
+    **_BY_ID,
+)
+link(
+    "declarations_validate_create",
+    "200",
+    "RectifyDeclaration",
+    "declarations_rectify_create",
+    **_BY_ID,
+)
+link(
+    "declarations_validate_create",
+    "200",
+    "CancelDeclaration",
+    "declarations_cancel_create",
+    **_BY_ID,
+)
+link("declarations_release_create", "200", "ReadDeclaration", "declarations_retrieve", **_BY_ID)
+_DOCUMENT = {"code": "$response.body#/code", "reference": "$response.body#/reference"}
+link(
+    "partner_documents_create",
+    "201",
+    "ReadPartnerDocument",
+    "partner_documents_retrieve",
+    **_DOCUMENT,
+)
+
+
+def _reference_per_code(schema: dict[str, Any]) -> None:
+    """A partner document's reference follows its code's pattern (GUN profiles)."""
+    from gun.engine import PROFILES
+
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "code": {"enum": [code]},
+                "reference": {
+                    "pattern": "^" + profile.reference_pattern.pattern.replace("\\Z", "") + "$"
+                },
+            }
+        }
+        for code, profile in sorted(PROFILES.items())
+    ]
+
+
+def _at_least_one_item(schema: dict[str, Any]) -> None:
+    schema["properties"]["items"]["minItems"] = 1
+
+
+refine("PartnerDocumentInputRequest", _reference_per_code)
+refine("DeclarationInputRequest", _at_least_one_item)

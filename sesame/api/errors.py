@@ -150,6 +150,6 @@ def server_error(exc: Exception) -> Response:
 
 
 @csrf_exempt
-def api_not_found(request: object, rest: str = "") -> JsonResponse:
+def api_not_found(request: object, *args: object, **kwargs: object) -> JsonResponse:
     """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
     return JsonResponse({"code": "not_found", "detail": "No such endpoint."}, status=404)

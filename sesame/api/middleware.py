@@ -98,6 +98,7 @@ class IdempotencyMiddleware:
             or request.method not in IDEMPOTENT_METHODS
             or not (isinstance(view_class, type) and issubclass(view_class, APIView))
             or not getattr(view_class, "idempotency", True)
+            or not hasattr(view_class, (request.method or "").lower())  # 405: nothing to replay
         ):
             return None
         key = idempotency.idempotency_key_parse(header)

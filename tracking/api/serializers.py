@@ -2,8 +2,10 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sesame.api.fields import EoriField, ched_schema
 from sesame.api.serializers import StrictSerializer
 from sesame.models import BorderControlPost, Port
 from tracking.identifiers import (
@@ -26,6 +28,17 @@ def _django(validator: Any) -> Any:
     return run
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "iso6346",
+        "pattern": r"^ *([A-Za-z] *){3}[UJZRujzr] *([0-9] *){7}$",
+        "maxLength": 20,
+        "example": "CSQU3054383",
+        "description": "ISO 6346 container number with its check digit (spaces and lower case "
+        "are accepted and removed).",
+    }
+)
 class ContainerField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=20, validators=[_django(validate_container_number)], **kwargs)
@@ -34,9 +47,17 @@ class ContainerField(serializers.CharField):
         return container_compact(super().to_internal_value(data))
 
 
+@ched_schema
+class ChedField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=30, validators=[_django(validate_ched_reference)], **kwargs)
+
+
 class DeclarationLinkSerializer(StrictSerializer):
     declaration_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    mrn = serializers.RegexField(r"^[0-9A-Z]{18}$", required=False, allow_blank=True)
+    mrn = serializers.RegexField(
+        r"^[0-9A-Z]{18}\Z", max_length=18, required=False, allow_blank=True
+    )
     client_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
@@ -64,7 +85,7 @@ class ConsignmentWriteSerializer(StrictSerializer):
         child=serializers.ChoiceField(CATEGORY_CHOICES), max_length=10, default=list
     )
     ched_references = serializers.ListField(
-        child=serializers.CharField(max_length=30, validators=[_django(validate_ched_reference)]),
+        child=ChedField(),
         max_length=20,
         default=list,
     )
@@ -82,7 +103,7 @@ class DeclarationLinkReadSerializer(serializers.Serializer):
 
 class ConsignmentSerializer(serializers.ModelSerializer):
     post: serializers.SlugRelatedField[BorderControlPost] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     declarations = DeclarationLinkReadSerializer(
         source="declaration_links", many=True, read_only=True
@@ -123,6 +144,43 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
+class PartnerEventOutput(EventSerializer):
+    """A recorded partner event and the consignment it was recorded on (schema)."""
+
+    consignment = serializers.IntegerField()
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "consignment"]
+
+
+class TimelineStepSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    state = serializers.CharField()
+    waiting_on = serializers.CharField(allow_null=True)
+    failed = serializers.BooleanField()
+    late = serializers.BooleanField()
+    action = serializers.CharField()
+    event = serializers.IntegerField(allow_null=True)
+    occurred_at = serializers.DateTimeField(allow_null=True)
+
+
+class TimelineSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    next_action = serializers.CharField()
+    steps = TimelineStepSerializer(many=True)
+
+
+class ConsignmentDetailSerializer(ConsignmentSerializer):
+    """A consignment with its timeline and events: the body of its GET and of its writes."""
+
+    timeline = TimelineSerializer(read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+
+    class Meta(ConsignmentSerializer.Meta):
+        fields = [*ConsignmentSerializer.Meta.fields, "timeline", "events"]
+
+
 def timeline_data(timeline: Timeline) -> dict[str, Any]:
     return {
         "status": timeline.status,
@@ -157,13 +215,11 @@ class ConsignmentKeySerializer(StrictSerializer):
     company EORI + reference, a container (with its transport document number, or alone when
     only one active consignment holds it), or a CHED reference."""
 
-    company_eori = serializers.CharField(max_length=17, required=False)
+    company_eori = EoriField(required=False)
     reference = serializers.CharField(max_length=35, required=False)
     container_number = ContainerField(required=False)
     transport_document_number = serializers.CharField(max_length=35, required=False)
-    ched_reference = serializers.CharField(
-        max_length=30, required=False, validators=[_django(validate_ched_reference)]
-    )
+    ched_reference = ChedField(required=False)
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
         if bool(attrs.get("company_eori")) != bool(attrs.get("reference")):

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,19 +20,51 @@ from sesame.api.conditional import ObjectEndpoint, object_etag
 from sesame.api.errors import Conflict, Unprocessable
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import IsCompanyKey, partner_key, request_company, request_partner
+from sesame.api.schema import link, refine
 from sesame.models import Company
 from tracking import selectors, services
 from tracking.api.serializers import (
+    ConsignmentDetailSerializer,
     ConsignmentFilterSerializer,
     ConsignmentSerializer,
     ConsignmentWriteSerializer,
     EventSerializer,
+    PartnerEventOutput,
     PartnerEventSerializer,
     timeline_data,
 )
 from tracking.kinds import KINDS, kinds_for_partner, payload_errors
 
 EVENT_PARTNERS = ("TRACES", "SIVEP", "DGCCRF", "DELTA", "PORT")
+CONSIGNMENT_EXAMPLE = OpenApiExample(
+    "A consignment of seeds at Le Havre",
+    request_only=True,
+    value={
+        "reference": "ACME-0042",
+        "container_numbers": ["CSQU3054383"],
+        "transport_document_type": "bl",
+        "transport_document_number": "MEDU1234567",
+        "port": "FRLEH",
+        "expected_arrival": "2026-03-02T08:00:00+01:00",
+        "categories": ["plants"],
+        "ched_references": ["CHEDPP.FR.2026.0000001"],
+        "declarations": [{"client_reference": "ACME-DECL-1"}],
+    },
+)
+PARTNER_EVENT_EXAMPLE = OpenApiExample(
+    "Arrival reported by the port, the container named with its bill of lading",
+    request_only=True,
+    value={
+        "consignment": {
+            "container_number": "CSQU3054383",
+            "transport_document_number": "MEDU1234567",
+        },
+        "kind": "arrival",
+        "occurred_at": "2026-03-02T07:40:00+01:00",
+        "source_event_id": "port-lh-000123",
+        "payload": {},
+    },
+)
 FUTURE_TOLERANCE = timedelta(days=1)
 
 
@@ -52,12 +84,17 @@ def _company(request: Request) -> Company:
 
 
 class PartnerEventView(APIView):
-    """A partner system reports a formality event on a consignment (idempotent on
-    source_event_id: a replay answers 200 with the first event)."""
+    """A partner system reports a formality event on a consignment, named by company EORI +
+    reference, container (+ transport document) or CHED. Idempotent on source_event_id: a
+    replay answers 200 with the first event, a replay with other content 409 event_conflict."""
 
     permission_classes = [partner_key(*EVENT_PARTNERS)]
 
-    @extend_schema(request=PartnerEventSerializer, responses={201: EventSerializer})
+    @extend_schema(
+        request=PartnerEventSerializer,
+        responses={201: PartnerEventOutput, 200: PartnerEventOutput},
+        examples=[PARTNER_EVENT_EXAMPLE],
+    )
     def post(self, request: Request) -> Response:
         data = PartnerEventSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -159,7 +196,10 @@ class ConsignmentObject(ObjectEndpoint):
 
 
 class ConsignmentListView(ConsignmentObject, APIView):
+    """The company's consignments (newest arrival first), and a new one."""
+
     permission_classes = [IsCompanyKey]
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
 
     @extend_schema(
         parameters=[ConsignmentFilterSerializer], responses=ConsignmentSerializer(many=True)
@@ -171,11 +211,15 @@ class ConsignmentListView(ConsignmentObject, APIView):
             selectors.consignments_for_company(company=_company(request)),
             **filters.validated_data,
         ).prefetch_related("declaration_links")
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(consignments, request, view=self)
         return paginator.get_paginated_response(ConsignmentSerializer(page, many=True).data)
 
-    @extend_schema(request=ConsignmentWriteSerializer, responses={201: ConsignmentSerializer})
+    @extend_schema(
+        request=ConsignmentWriteSerializer,
+        responses={201: ConsignmentDetailSerializer},
+        examples=[CONSIGNMENT_EXAMPLE],
+    )
     def post(self, request: Request) -> Response:
         data = ConsignmentWriteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -189,6 +233,8 @@ class ConsignmentListView(ConsignmentObject, APIView):
 
 
 class ConsignmentDetailView(ConsignmentObject, APIView):
+    """One consignment of the company, with its timeline and events; a change of its fields."""
+
     permission_classes = [IsCompanyKey]
 
     def _get(self, request: Request, pk: int) -> Any:
@@ -196,11 +242,11 @@ class ConsignmentDetailView(ConsignmentObject, APIView):
             selectors.consignments_for_company(company=_company(request)), pk=pk
         )
 
-    @extend_schema(responses=ConsignmentSerializer)
+    @extend_schema(responses=ConsignmentDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(_consignment_body(self._get(request, pk)))
 
-    @extend_schema(request=ConsignmentWriteSerializer, responses=ConsignmentSerializer)
+    @extend_schema(request=ConsignmentWriteSerializer, responses=ConsignmentDetailSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         consignment = self._get(request, pk)
         data = ConsignmentWriteSerializer(data=request.data, partial=True)
@@ -212,3 +258,33 @@ class ConsignmentDetailView(ConsignmentObject, APIView):
         except DjangoValidationError as exc:
             raise _as_drf(exc) from None
         return Response(_consignment_body(consignment))
+
+
+_BY_ID = {"id": "$response.body#/id"}
+link("consignments_create", "201", "ReadConsignment", "consignments_retrieve", **_BY_ID)
+link("consignments_create", "201", "ChangeConsignment", "consignments_partial_update", **_BY_ID)
+link("consignments_partial_update", "200", "ReadConsignment", "consignments_retrieve", **_BY_ID)
+
+
+def _named_one_way(schema: dict[str, Any]) -> None:
+    """ConsignmentKeySerializer.validate: EORI and reference together, a transport document
+    with its container, and one way at least."""
+
+    def needs(field: str, other: str) -> dict[str, Any]:
+        return {"anyOf": [{"not": {"required": [field]}}, {"required": [other]}]}
+
+    schema["allOf"] = [
+        {
+            "anyOf": [
+                {"required": ["company_eori", "reference"]},
+                {"required": ["container_number"]},
+                {"required": ["ched_reference"]},
+            ]
+        },
+        needs("company_eori", "reference"),
+        needs("reference", "company_eori"),
+        needs("transport_document_number", "container_number"),
+    ]
+
+
+refine("ConsignmentKeyRequest", _named_one_way)
