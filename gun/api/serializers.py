@@ -33,6 +33,18 @@ def validate_country(value: str) -> None:
         )
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": sorted(country.alpha_2 for country in pycountry.countries),
+        "description": "ISO 3166-1 alpha-2 country code (DELTA IE 16 08).",
+    }
+)
+class CountryField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2, validators=[validate_country], **kwargs)
+
+
 def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
     return serializers.CharField(
         max_length=max_length, required=False, allow_null=True, allow_blank=True, **kwargs
@@ -74,7 +86,7 @@ class ItemInput(StrictSerializer):
         max_length=10,
         error_messages={"invalid": _("A CN code has 8 digits, a TARIC code 10.")},
     )
-    origin_country = serializers.CharField(max_length=2, validators=[validate_country])
+    origin_country = CountryField()
     net_mass_kg = serializers.DecimalField(**QUANTITY)
     documents = DocumentInput(many=True, required=False, max_length=99)
 
@@ -107,7 +119,7 @@ class DeclarationInput(StrictSerializer):
 class PartnerLineInput(StrictSerializer):
     line = serializers.IntegerField(min_value=1, max_value=9999)
     commodity_code = serializers.RegexField(r"^\d{2,10}\Z", max_length=10)
-    origin_country = serializers.CharField(max_length=2, validators=[validate_country])
+    origin_country = CountryField()
     quantity = serializers.DecimalField(**QUANTITY)
     unit = serializers.CharField(max_length=10, allow_blank=True, trim_whitespace=False)
 
@@ -131,7 +143,7 @@ class PartnerDocumentInput(StrictSerializer):
 
 class DeclarationFilter(StrictSerializer):
     status = serializers.ChoiceField(choices=DeclarationStatus.choices, required=False)
-    mrn = serializers.CharField(max_length=18, required=False)
+    mrn = serializers.RegexField(r"^[0-9A-Z]{1,18}\Z", max_length=18, required=False)
     control_required = serializers.BooleanField(required=False, allow_null=True, default=None)
     page = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)

@@ -273,7 +273,7 @@ class DeclarationList(DeclarationObject, APIView):
         responses={200: DeclarationOutput(many=True), 400: ERROR},
     )
     def get(self, request: Request) -> Response:
-        filters = DeclarationFilter(data=request.query_params.dict())
+        filters = DeclarationFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         values = filters.validated_data
         queryset = selectors.declarations_for_company(

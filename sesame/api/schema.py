@@ -2,10 +2,11 @@
 
 ``AutoSchema`` (the project's ``DEFAULT_SCHEMA_CLASS``) adds to each operation what the API
 layer does for every view, so a new endpoint is documented without code of its own: the error
-responses it can answer (the ``Error`` body), the ``Idempotency-Key``, ``If-Match`` and
-``X-Request-Id`` request headers, and the ``X-Request-Id``, ``ETag`` and ``Location`` response
-headers. ``strict_request_bodies`` (a post-processing hook) says that request bodies refuse
-unknown fields (``additionalProperties: false``), as ``StrictSerializer`` does.
+responses it can answer (the ``Error`` body), the ``Idempotency-Key`` and ``If-Match`` request
+headers, and the ``X-Request-Id``, ``ETag`` and ``Location`` response headers (a client may send
+its own ``X-Request-Id``: docs/api.md). ``strict_request_bodies`` (a post-processing hook)
+says that request bodies refuse unknown fields (``additionalProperties: false``), as
+``StrictSerializer`` does.
 """
 
 from __future__ import annotations
@@ -83,7 +84,48 @@ def _header(name: str, description: str, schema: dict[str, Any]) -> dict[str, An
     }
 
 
+# What StrictSerializer refuses in text, as a pattern: control characters and bidirectional
+# overrides (line breaks allowed in multi-line fields); trimmed fields need a visible character.
+NO_CONTROLS = "[^\\u0000-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]"
+NO_CONTROLS_MULTILINE = (
+    "[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u202a-\\u202e\\u2066-\\u2069]"
+)
+
+
+def request_field_schema(field: serializers.Field, schema: dict[str, Any]) -> dict[str, Any]:
+    """A request field's schema with StrictSerializer's rules that a pattern can say."""
+    if "$ref" in schema or "enum" in schema:
+        return schema
+    if isinstance(field, serializers.SlugRelatedField) and field.queryset is not None:
+        # Reference data (border control posts): the codes that exist.
+        schema["enum"] = sorted(field.queryset.values_list(field.slug_field, flat=True))
+        schema.pop("pattern", None)
+        return schema
+    if isinstance(field, serializers.DecimalField):
+        whole = (field.max_digits or 15) - (field.decimal_places or 0)
+        sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+        schema["pattern"] = f"^{sign}[0-9]{{1,{whole}}}(\\.[0-9]{{1,{field.decimal_places}}})?$"
+    elif isinstance(field, serializers.DateTimeField):
+        schema["pattern"] = DATE_TIME_PATTERN
+    elif isinstance(field, serializers.DateField):
+        schema["pattern"] = DATE_PATTERN
+    elif isinstance(field, serializers.CharField) and "pattern" not in schema:
+        multiline = field.style.get("base_template") == "textarea.html"
+        text = NO_CONTROLS_MULTILINE if multiline else NO_CONTROLS
+        visible = "(?=[\\s\\S]*\\S)" if field.trim_whitespace and not field.allow_blank else ""
+        schema["pattern"] = f"^{visible}{text}*$"
+    return schema
+
+
 class AutoSchema(SpectacularAutoSchema):
+    def _map_serializer_field(
+        self, field: Any, direction: str, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(schema, dict):
+            return request_field_schema(field, schema)
+        return schema
+
     def get_description(self) -> str:
         # The view's own docstring only: the mixins' docstrings are for developers.
         action = getattr(self.view, self.method.lower(), None)
@@ -121,29 +163,26 @@ class AutoSchema(SpectacularAutoSchema):
         error = self.resolve_serializer(ErrorSerializer, "response").ref
         responses = operation.setdefault("responses", {})
         for code in sorted(codes):
-            responses.setdefault(
-                code,
-                {
+            documented = responses.get(code)
+            if documented is None:
+                responses[code] = {
                     "description": ERROR_DESCRIPTIONS[code],
                     "content": {"application/json": {"schema": error}},
-                },
-            )
+                }
+                continue
+            # The view documents its own body for this status; the layer's errors come too.
+            content = documented.setdefault("content", {}).setdefault("application/json", {})
+            own = content.get("schema")
+            if own and own != error:
+                content["schema"] = {"anyOf": [own, error]}
         parameters = operation.setdefault("parameters", [])
-        parameters.append(
-            _header(
-                "X-Request-Id",
-                "An id of your own for this request, echoed and logged when it is 1-128 of "
-                "`A-Za-z0-9._:/+=@-` (else the server gives one).",
-                {"type": "string"},
-            )
-        )
         if method in ("POST", "PATCH"):
             parameters.append(
                 _header(
                     "Idempotency-Key",
                     "Makes a retry safe: the first response is stored 24 h and replayed for the "
                     "same key and body (`Idempotent-Replayed: true`).",
-                    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[!-~]+$"},
+                    {"type": "string", "pattern": r'^"?[!#-~]{1,255}"?$'},
                 )
             )
         if if_match:
@@ -188,23 +227,13 @@ def refine(component: str, change: Any) -> None:
     _REFINEMENTS.setdefault(component, []).append(change)
 
 
-def _dates_in_range(schema: dict[str, Any]) -> None:
-    for prop in schema.get("properties", {}).values():
-        target = prop.get("items", prop)
-        if target.get("format") == "date-time":
-            target.setdefault("pattern", DATE_TIME_PATTERN)
-        elif target.get("format") == "date":
-            target.setdefault("pattern", DATE_PATTERN)
-
-
 def strict_request_bodies(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     """Request components say what StrictSerializer does: unknown fields refused
     (``additionalProperties: false`` where the component does not say otherwise: free-form
-    payloads keep theirs), dates within 2000-2100; then the declared refinements."""
+    payloads keep theirs); then the declared refinements."""
     for name, component in result.get("components", {}).get("schemas", {}).items():
         if name.endswith("Request") and component.get("type") == "object":
             component.setdefault("additionalProperties", False)
-            _dates_in_range(component)
         for change in _REFINEMENTS.get(name, []):
             change(component)
     return result

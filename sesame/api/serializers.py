@@ -3,8 +3,10 @@
 It refuses, with 400 and a code per field, what DRF's fields let through:
 
 - a field the serializer does not know (``unknown_field``), instead of ignoring it;
-- a decimal or integer not written with ASCII digits (``"1_000"``, Arabic-Indic digits,
-  ``" 12 "``, ``"1e3"``: ``invalid``), a boolean given as a number;
+- a value of another JSON type than the OpenAPI document says: a decimal is a string of ASCII
+  digits (``"123.450"``; not ``"1_000"``, Arabic-Indic digits, ``" 12 "``, ``"1e3"`` nor a
+  JSON number, which loses precision), an integer a JSON integer, a boolean ``true``/``false``
+  (in a query: digits, ``true``/``false``); a query parameter given twice or blank;
 - a date or date-time that is not RFC 3339 (a date-time needs its offset, ``T`` and ``Z`` in
   capitals: ``invalid``), or outside 2000-2100 (``date_out_of_range``: year 400 was accepted
   and written back with the local mean time offset ``+00:09:21``);
@@ -21,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -67,10 +70,13 @@ def _year_error(match: re.Match[str] | None, kind: Any) -> list[serializers.Erro
     return None
 
 
-def strict_errors(field: serializers.Field, value: Any) -> Any:
-    """What ``field`` must refuse in ``value`` beyond DRF's own checks (None: nothing)."""
+def strict_errors(field: serializers.Field, value: Any, *, query: bool = False) -> Any:
+    """What ``field`` must refuse in ``value`` beyond DRF's own checks (None: nothing);
+    ``query``: the value comes from a query string (always text)."""
     if value is None:
         return None
+    if query:
+        return _query_errors(field, value)
     if isinstance(field, StrictSerializer):
         return None  # checks itself when DRF runs it
     if isinstance(field, serializers.ListSerializer):
@@ -89,17 +95,19 @@ def strict_errors(field: serializers.Field, value: Any) -> Any:
         }
         return errors or None
     if isinstance(field, serializers.BooleanField):
-        if not isinstance(value, bool | str):
+        if not isinstance(value, bool):
             return _error(_("Give true or false."), "invalid")
         return None
-    if isinstance(field, serializers.DecimalField | serializers.IntegerField):
-        pattern = DECIMAL_RE if isinstance(field, serializers.DecimalField) else INTEGER_RE
-        if isinstance(value, bool) or not (
-            isinstance(value, int)
-            or (isinstance(value, float) and pattern is DECIMAL_RE)
-            or (isinstance(value, str) and pattern.match(value))
-        ):
-            return _error(_("Give a number written with the digits 0-9."), "invalid")
+    if isinstance(field, serializers.DecimalField):
+        if not (isinstance(value, str) and DECIMAL_RE.match(value)):
+            return _error(
+                _('Give a decimal number as a string of the digits 0-9, e.g. "123.450".'),
+                "invalid",
+            )
+        return None
+    if isinstance(field, serializers.IntegerField):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return _error(_("Give a whole number."), "invalid")
         return None
     if isinstance(field, serializers.DateTimeField):
         if not isinstance(value, str):
@@ -112,6 +120,9 @@ def strict_errors(field: serializers.Field, value: Any) -> Any:
         if not isinstance(value, str):
             return _error(_("Give a date as YYYY-MM-DD."), "invalid")
         return _year_error(DATE_RE.match(value), _("Give a date as YYYY-MM-DD."))
+    if isinstance(field, serializers.RelatedField) and value == "":
+        # DRF reads "" as null for a relation; the document says a code or null.
+        return _error(_("This field may not be blank."), "blank")
     if isinstance(
         field, serializers.CharField | serializers.ChoiceField | serializers.RelatedField
     ) and isinstance(value, str):
@@ -139,6 +150,29 @@ def _free_form_errors(value: Any) -> Any:
     return None
 
 
+def _query_errors(field: serializers.Field, value: str) -> Any:
+    if isinstance(field, serializers.BooleanField):
+        if value not in ("true", "false"):
+            return _error(_("Give true or false."), "invalid")
+        return None
+    if isinstance(field, serializers.IntegerField):
+        if not INTEGER_RE.match(value):
+            return _error(_("Give a whole number."), "invalid")
+        return None
+    if value == "" and not getattr(field, "allow_blank", False):
+        return _error(_("This parameter may not be blank."), "blank")
+    if isinstance(field, serializers.DateField) and not isinstance(
+        field, serializers.DateTimeField
+    ):
+        return _year_error(DATE_RE.match(value), _("Give a date as YYYY-MM-DD."))
+    if isinstance(field, serializers.DateTimeField):
+        return _year_error(
+            DATETIME_RE.match(value),
+            _("Give an RFC 3339 date-time with its offset, e.g. 2026-03-01T14:30:00+01:00."),
+        )
+    return _text_error(value, multiline=False)
+
+
 def _each(child: serializers.Field, values: list[Any]) -> Any:
     errors = {
         index: error for index, item in enumerate(values) if (error := strict_errors(child, item))
@@ -148,15 +182,20 @@ def _each(child: serializers.Field, values: list[Any]) -> Any:
 
 def _members(serializer: serializers.Serializer, data: dict[str, Any]) -> Any:
     fields = serializer.fields
+    query = isinstance(data, QueryDict)
     errors: dict[str, Any] = {
         str(name): _error(_("Unknown field."), "unknown_field")
         for name in sorted(set(data) - set(fields), key=str)
     }
     for name, field in fields.items():
-        if name in data and not field.read_only:
-            error = strict_errors(field, data[name])
-            if error:
-                errors[name] = error
+        if name not in data or field.read_only:
+            continue
+        if query and len(data.getlist(name)) > 1:  # type: ignore[attr-defined]
+            errors[name] = _error(_("Give this parameter once."), "repeated")
+            continue
+        error = strict_errors(field, data[name], query=query)
+        if error:
+            errors[name] = error
     return errors or None
 
 

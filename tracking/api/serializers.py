@@ -202,12 +202,15 @@ def timeline_data(timeline: Timeline) -> dict[str, Any]:
     }
 
 
-class ConsignmentFilterSerializer(serializers.Serializer):
+class ConsignmentFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(Status.choices, required=False)
     port = serializers.ChoiceField(Port.choices, required=False)
     arrival_from = serializers.DateField(required=False)
     arrival_to = serializers.DateField(required=False)
     search = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    # The pagination's own parameters (sesame/api/pagination.py), so they are not unknown.
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
 
 
 class ConsignmentKeySerializer(StrictSerializer):
