@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from django.http import Http404
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -140,7 +141,7 @@ def _gun_response(result: services.GunResult) -> Response:
     else:
         body = DeclarationOutput(selectors.declaration_get(pk=result.declaration.pk)).data
     if result.rejected:
-        error = Unprocessable("The GUN rejected the declaration.", code="gun_rejected")
+        error = Unprocessable(_("The GUN rejected the declaration."), code="gun_rejected")
         error.extra = dict(body)  # type: ignore[attr-defined]
         raise error
     return Response(body)
@@ -149,7 +150,7 @@ def _gun_response(result: services.GunResult) -> Response:
 def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict:
     if not isinstance(request.data, dict):
         raise exceptions.ValidationError(
-            {"non_field_errors": [exceptions.ErrorDetail("Send a JSON object.", code="invalid")]}
+            {"non_field_errors": [exceptions.ErrorDetail(_("Send a JSON object."), code="invalid")]}
         )
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)

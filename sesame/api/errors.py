@@ -14,6 +14,7 @@ from django.db import DataError, IntegrityError
 from django.db.models import BaseConstraint
 from django.http import Http404, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -27,19 +28,19 @@ class Conflict(exceptions.APIException):
     """The object is in a status where this action is not allowed (409)."""
 
     status_code = status.HTTP_409_CONFLICT
-    default_detail = "This action is not allowed in the object's current status."
+    default_detail = gettext_lazy("This action is not allowed in the object's current status.")
     default_code = "conflict"
 
 
 class Unprocessable(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The request was understood but refused by a business rule."
+    default_detail = gettext_lazy("The request was understood but refused by a business rule.")
     default_code = "unprocessable"
 
 
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
+    default_detail = gettext_lazy("The request body is too large.")
     default_code = "payload_too_large"
 
 
@@ -85,6 +86,16 @@ def database_refusal(exc: IntegrityError | DataError) -> exceptions.APIException
     return Conflict(detail, code=code)
 
 
+# Details of errors raised in English by code this layer does not own (key authentication),
+# given in the language of the request (Accept-Language, French by default).
+DETAILS = {
+    "api_key_unknown": gettext_lazy("Unknown API key."),
+    "api_key_revoked": gettext_lazy("This API key is revoked."),
+    "api_key_expired": gettext_lazy("This API key has expired."),
+    "bad_authorization_header": gettext_lazy("Use the header 'Authorization: Api-Key <key>'."),
+}
+
+
 def _first_code(detail: Any) -> str:
     if isinstance(detail, list) and detail:
         return _first_code(detail[0])
@@ -124,13 +135,15 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             detail = {"non_field_errors": detail if isinstance(detail, list) else [detail]}
         body: dict[str, Any] = {
             "code": "invalid",
-            "detail": "The request has invalid fields.",
+            "detail": _("The request has invalid fields."),
             "errors": _full(exceptions.ValidationError(detail).get_full_details()),
         }
     else:
         message = exc.detail
         code = message.code if hasattr(message, "code") else _first_code(message)
-        body = {"code": code or exc.default_code, "detail": str(message)}
+        code = code or exc.default_code
+        # Messages written in English where they are raised, in the request's language here.
+        body = {"code": code, "detail": str(DETAILS.get(code, message))}
         extra = getattr(exc, "extra", None)
         if extra:
             body.update(extra)
@@ -152,4 +165,4 @@ def server_error(exc: Exception) -> Response:
 @csrf_exempt
 def api_not_found(request: object, *args: object, **kwargs: object) -> JsonResponse:
     """Unknown paths under /api/ answer in the API's error shape, not with an HTML page."""
-    return JsonResponse({"code": "not_found", "detail": "No such endpoint."}, status=404)
+    return JsonResponse({"code": "not_found", "detail": _("No such endpoint.")}, status=404)

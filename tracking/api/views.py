@@ -102,14 +102,15 @@ class PartnerEventView(APIView):
         partner = request_partner(request)
         if values["kind"] not in kinds_for_partner(partner):
             raise KindNotAllowed(
-                f"{partner} may post only: {', '.join(kinds_for_partner(partner))}."
+                _("%(partner)s may post only: %(kinds)s.")
+                % {"partner": partner, "kinds": ", ".join(kinds_for_partner(partner))}
             )
         if values["occurred_at"] > timezone.now() + FUTURE_TOLERANCE:
             raise serializers.ValidationError(
                 {
                     "occurred_at": [
                         serializers.ErrorDetail(
-                            "More than one day in the future.", code="too_far_in_future"
+                            _("More than one day in the future."), code="too_far_in_future"
                         )
                     ]
                 }
