@@ -67,7 +67,8 @@ class ErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField(help_text="Stable, machine-readable: `invalid`, `not_found`, …")
     detail = serializers.CharField(help_text="A sentence in the language of `Accept-Language`.")
-    errors = serializers.DictField(
+    # A schema-only serializer: the field may shadow Serializer.errors, never validated.
+    errors = serializers.DictField(  # type: ignore[assignment]
         required=False,
         help_text="For `invalid`: each field's errors, `[{message, code}]` (nested fields and "
         "list positions as nested objects).",
@@ -96,9 +97,10 @@ def request_field_schema(field: serializers.Field, schema: dict[str, Any]) -> di
     """A request field's schema with StrictSerializer's rules that a pattern can say."""
     if "$ref" in schema or "enum" in schema:
         return schema
-    if isinstance(field, serializers.SlugRelatedField) and field.queryset is not None:
+    queryset: Any = getattr(field, "queryset", None)
+    if isinstance(field, serializers.SlugRelatedField) and queryset is not None:
         # Reference data (border control posts): the codes that exist.
-        schema["enum"] = sorted(field.queryset.values_list(field.slug_field, flat=True))
+        schema["enum"] = sorted(queryset.values_list(field.slug_field, flat=True))
         schema.pop("pattern", None)
         return schema
     if isinstance(field, serializers.DecimalField):
@@ -126,7 +128,7 @@ class AutoSchema(SpectacularAutoSchema):
             return request_field_schema(field, schema)
         return schema
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature
         # The view's own docstring only: the mixins' docstrings are for developers.
         action = getattr(self.view, self.method.lower(), None)
         own = getattr(action, "__doc__", None) or vars(type(self.view)).get("__doc__") or ""

@@ -80,7 +80,8 @@ def strict_errors(field: serializers.Field, value: Any, *, query: bool = False) 
     if isinstance(field, StrictSerializer):
         return None  # checks itself when DRF runs it
     if isinstance(field, serializers.ListSerializer):
-        return _each(field.child, value) if isinstance(value, list) else None
+        child = field.child
+        return _each(child, value) if child is not None and isinstance(value, list) else None
     if isinstance(field, serializers.Serializer):
         return _members(field, value) if isinstance(value, dict) else None
     if isinstance(field, serializers.ListField):

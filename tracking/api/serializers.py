@@ -155,7 +155,7 @@ class PartnerEventOutput(EventSerializer):
 
 class TimelineStepSerializer(serializers.Serializer):
     code = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
     state = serializers.CharField()
     waiting_on = serializers.CharField(allow_null=True)
     failed = serializers.BooleanField()
