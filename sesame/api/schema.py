@@ -153,8 +153,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes |= {"409", "422"}
         if method in UNSAFE:
             codes.add("413")
-        if has_body:
-            codes.add("415")
+        if method in UNSAFE:
+            codes.add("415")  # a body that is not JSON (or any, where none is taken)
         if_match = object_endpoint and method in UNSAFE and path_parameters
         if if_match:
             codes.add("412")

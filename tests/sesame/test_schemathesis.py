@@ -51,6 +51,8 @@ def config(base: str, keys: dict[str, str]) -> str:
 
     partner_operations = {
         "partner_documents_create": keys["SEMAE"],
+        # The publisher reads what it published (a company key reads only its own documents).
+        "partner_documents_retrieve": keys["SEMAE"],
         "tracking_events_create": keys["PORT"],
         "declarations_release_create": keys["DELTA"],
     }
