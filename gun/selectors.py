@@ -695,3 +695,22 @@ def declaration_summary(*, company: Any, declaration_id: str = "", mrn: str = ""
         "ledger": ledger,
         "runs": runs,
     }
+def declaration_version_locked(*, pk: Any, company: Any = None) -> int | None:
+    """The declaration's ``version``, its row locked FOR UPDATE until the transaction ends (the
+    API's If-Match); None when it does not exist or, given ``company``, is not that company's."""
+    declarations = Declaration.objects.select_for_update(of=("self",)).filter(pk=pk)
+    if company is not None:
+        declarations = declarations.filter(company=company)
+    return declarations.values_list("version", flat=True).first()
+
+
+def partner_document_version_locked(*, code: str, reference: str) -> tuple[str, int] | None:
+    """(partner, version) of a partner document, its row locked FOR UPDATE until the
+    transaction ends (the API's If-Match); None when it does not exist."""
+    found = (
+        PartnerDocument.objects.select_for_update()
+        .filter(code=code, reference=reference)
+        .values_list("partner", "version")
+        .first()
+    )
+    return None if found is None else (str(found[0]), int(found[1]))

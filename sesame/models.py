@@ -279,3 +279,6 @@ class APIKey(AbstractAPIKey):
         company = self.company
         assert company is not None  # company_id is set and the foreign key holds
         return company.eori
+
+
+from sesame.api.models import IdempotencyRecord  # noqa: E402, F401  (the API layer's table)

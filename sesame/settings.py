@@ -217,7 +217,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["sesame.api.permissions.HasApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["sesame.api.parsers.BoundedJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sesame.api.schema.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "sesame.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "sesame.api.errors.exception_handler",
@@ -239,9 +239,27 @@ SPECTACULAR_SETTINGS = {
         "EventTypeEnum": "notifications.feed.types.TYPE_CHOICES",
         "WebhookDeliveryStatusEnum": "notifications.webhooks.models.DeliveryState",
         "DocumentTypeEnum": "dossier.types.TYPE_CHOICES",
+        "ConsignmentStatusEnum": "tracking.models.Status",
+        "EventKindEnum": "tracking.kinds.KIND_CHOICES",
     },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "sesame.api.schema.strict_request_bodies",
+        "sesame.api.schema.openapi_links",
+    ],
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
+# The API's robustness layer (docs/api.md): a request id on every response, Idempotency-Key on
+# every POST and PATCH, JSON nested at most this deep, an idempotency claim's lease (seconds).
+MIDDLEWARE.insert(0, "sesame.api.request_id.RequestIdMiddleware")
+MIDDLEWARE.append("sesame.api.middleware.IdempotencyMiddleware")
+MIDDLEWARE.append("sesame.api.middleware.NoBodyMiddleware")
+API_JSON_MAX_DEPTH = env.int("API_JSON_MAX_DEPTH", default=32)
+API_IDEMPOTENCY_LEASE = env.int("API_IDEMPOTENCY_LEASE", default=60)
+CELERY_BEAT_SCHEDULE["sesame.idempotency_purge"] = {
+    "task": "sesame.idempotency_purge",
+    "schedule": 3600.0,
+}
 
 # --- Webhooks (notifications.webhooks; delivery tunables in notifications/webhooks/conf.py) --
 # Private, loopback and link-local destinations: refused unless allowed (development, tests).
@@ -275,7 +293,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     "loggers": {"sesame": {"level": env.str("LOG_LEVEL", default="INFO")}},
 }
-# The GUN's anticipation (register, replace) and validation, per API key (gun/api/throttling.py);
+# The GUN's anticipation (register, replace) and validation, rectification, per API key
+# (gun.api.views._Throttled, counted by sesame.api.throttling);
 # "none" lifts a limit (the benchmarks measure capacity, not the quota).
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].update(  # type: ignore[attr-defined]
     {
@@ -354,4 +373,17 @@ CELERY_BEAT_SCHEDULE["dossier-retention-purge"] = {
 CELERY_BEAT_SCHEDULE["dossier-generation-sweep"] = {
     "task": "dossier.generation_sweep",
     "schedule": 60.0,
+}
+
+# Every log line names its request (sesame.api.request_id).
+LOGGING["filters"] = {"request_id": {"()": "sesame.api.request_id.RequestIdFilter"}}
+LOGGING["formatters"] = {
+    "request": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+}
+LOGGING["handlers"] = {
+    "console": {
+        "class": "logging.StreamHandler",
+        "filters": ["request_id"],
+        "formatter": "request",
+    }
 }

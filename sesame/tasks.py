@@ -9,3 +9,11 @@ def ping(value: str) -> dict[str, str]:
         cursor.execute("SELECT current_database()")
         database = cursor.fetchone()[0]
     return {"echo": value, "database": database}
+
+
+@shared_task(name="sesame.idempotency_purge")
+def idempotency_purge() -> int:
+    """Delete the Idempotency-Key records past their 24 hours."""
+    from sesame.api.idempotency import idempotency_records_purge
+
+    return idempotency_records_purge()

@@ -2,7 +2,7 @@ from importlib import import_module
 from importlib.util import find_spec
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from sesame import key_pages, views
@@ -43,7 +43,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("sesame.api.urls")),
-    path("api/<path:rest>", api_not_found),
+    re_path(r"^api/", api_not_found),
 ]
 # Each app's pages under /<app>/ and its live streams under /streams/ (routed to the ASGI server).
 for app in APPS:

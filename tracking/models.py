@@ -75,7 +75,11 @@ class Consignment(models.Model):
         verbose_name = _("consignment")
         constraints = [
             models.UniqueConstraint(
-                fields=["company", "reference"], name="consignment_reference_unique"
+                fields=["company", "reference"],
+                name="consignment_reference_unique",
+                # The API's 409 code (sesame.api.errors): the database decides, races included.
+                violation_error_code="consignment_reference_taken",
+                violation_error_message=_("A consignment with this reference already exists."),
             ),
             models.CheckConstraint(
                 condition=Q(port__in=Port.values), name="consignment_port_known"

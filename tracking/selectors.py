@@ -1,8 +1,9 @@
 """Reads about consignments and their timelines."""
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from sesame.access import of_post
 from sesame.models import BorderControlPost, Company
@@ -49,6 +50,21 @@ def consignments_for_post(*, post: BorderControlPost) -> QuerySet[Consignment]:
     return of_post(Consignment.objects.all(), post=post).select_related("post", "company")
 
 
+def consignment_state_locked(*, company: Company, pk: Any) -> tuple[datetime, int] | None:
+    """(updated_at, id of its last event or 0) of the company's consignment, its row locked FOR
+    UPDATE until the transaction ends (the API's If-Match); None when it is not the company's."""
+    updated_at = (
+        Consignment.objects.select_for_update()
+        .filter(company=company, pk=pk)
+        .values_list("updated_at", flat=True)
+        .first()
+    )
+    if updated_at is None:
+        return None
+    last = Event.objects.filter(consignment_id=pk).aggregate(last=Max("id"))["last"]
+    return updated_at, last or 0
+
+
 def consignment_events(*, consignment: Consignment) -> list[Event]:
     return list(Event.objects.filter(consignment=consignment).order_by("occurred_at", "id"))
 
@@ -67,22 +83,53 @@ def consignment_last_event_id(*, consignment: Consignment) -> int:
     return last["id"] if last else 0
 
 
-def consignment_find(
+class ConsignmentUnknown(Exception):
+    """No consignment matches what the partner named."""
+
+
+class ConsignmentAmbiguous(Exception):
+    """Several active consignments match what the partner named (which ones is not said)."""
+
+
+def consignment_named_by_partner(
     *,
     company_eori: str = "",
     reference: str = "",
     container_number: str = "",
+    transport_document_number: str = "",
     ched_reference: str = "",
-) -> Consignment | None:
-    """The consignment a partner event is about: by company EORI + consignment reference, else
-    by container number or CHED reference when exactly one open consignment matches."""
-    if company_eori and reference:
-        return Consignment.objects.filter(company__eori=company_eori, reference=reference).first()
-    if container_number:
-        found = Consignment.objects.filter(container_numbers__contains=[container_number])
-    elif ched_reference:
-        found = Consignment.objects.filter(ched_references__contains=[ched_reference])
+) -> Consignment:
+    """The one consignment a partner system names, or ``ConsignmentUnknown`` /
+    ``ConsignmentAmbiguous``.
+
+    The partner names it by any of: company EORI + consignment reference; a container number,
+    alone or with the transport document (BL, AWB) number; a CHED reference. Every criterion
+    given must hold (so a container with the wrong BL matches nothing). EORI + reference is
+    unique and names the consignment whatever its status; otherwise only active consignments
+    (not exited) count, and exactly one must match: two companies that registered the same
+    container (or CHED) make the container (or CHED) alone ambiguous, and the partner must add
+    the transport document or use the EORI + reference. Neither error says which consignments
+    matched, so nothing of another company's consignments is revealed. Used by partner events
+    and partner files alike.
+    """
+    found = Consignment.objects.all()
+    if company_eori or reference:
+        if not (company_eori and reference):
+            raise ConsignmentUnknown
+        found = found.filter(company__eori=company_eori, reference=reference)
+    elif not (container_number or ched_reference):
+        raise ConsignmentUnknown
     else:
-        return None
-    matches = list(found.exclude(status="exited").order_by("-expected_arrival")[:2])
-    return matches[0] if len(matches) == 1 else None
+        found = found.exclude(status="exited")
+    if container_number:
+        found = found.filter(container_numbers__contains=[container_number])
+    if transport_document_number:
+        found = found.filter(transport_document_number=transport_document_number)
+    if ched_reference:
+        found = found.filter(ched_references__contains=[ched_reference])
+    matches = list(found.select_related("company").order_by("pk")[:2])
+    if not matches:
+        raise ConsignmentUnknown
+    if len(matches) > 1:
+        raise ConsignmentAmbiguous
+    return matches[0]

@@ -1,5 +1,6 @@
 """Writes about consignments and their events. Each public function is one transaction."""
 
+import json
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -43,6 +44,22 @@ def _status_refresh(*, consignment: Consignment) -> None:
     consignment.status = status
 
 
+class EventConflict(Exception):
+    """A partner replayed a ``source_event_id`` with content other than the first delivery's."""
+
+
+def _same_event(event: Event, **content: Any) -> bool:
+    """Whether a replayed delivery carries the content the first one recorded."""
+    return (
+        event.consignment_id == content["consignment"].pk
+        and event.kind == content["kind"]
+        and event.occurred_at == content["occurred_at"]
+        and event.author == content["author"]
+        # Compared as stored: JSON has no tuples, and the database's copy is JSON.
+        and event.payload == json.loads(json.dumps(content["payload"]))
+    )
+
+
 # First key of the two-key advisory lock that serialises event inserts per company.
 EVENTS_LOCK_NAMESPACE = 0x7472_6B01
 
@@ -74,11 +91,12 @@ def event_record(
     """Record one event of a consignment; returns (event, created).
 
     Idempotent on (source, source_event_id): a second delivery returns the first event with
-    created=False and sends nothing. When created, `event_recorded` is sent inside this
-    transaction, the consignment's cached status is refreshed, and the event is published on
-    Redis after commit. Events of one company commit in the order of their ids (a per-company
-    advisory lock held to the end of the enclosing transaction), so a reader that has seen an
-    id has seen every lower one of that company. Raises ValidationError for an unknown kind.
+    created=False and sends nothing (``partner_event_record`` also checks that it carries the
+    same content). When created, `event_recorded` is sent inside this transaction, the
+    consignment's cached status is refreshed, and the event is published on Redis after
+    commit. Events of one company commit in the order of their ids (a per-company advisory lock
+    held to the end of the enclosing transaction), so a reader that has seen an id has seen
+    every lower one of that company. Raises ValidationError for an unknown kind.
     """
     if kind not in KINDS:
         raise ValidationError({"kind": _("Unknown event kind %(kind)s.") % {"kind": kind}})
@@ -108,6 +126,41 @@ def event_record(
     )
     transaction.on_commit(message)
     return event, True
+
+
+@transaction.atomic
+def partner_event_record(
+    *,
+    consignment: Consignment,
+    kind: str,
+    occurred_at: datetime,
+    source: str,
+    source_event_id: str,
+    author: str,
+    payload: dict[str, Any],
+) -> tuple[Event, bool]:
+    """Record an event a partner system delivered, as ``event_record`` does; a replayed
+    ``source_event_id`` must carry the first delivery's content (consignment, kind, time,
+    author, payload), else ``EventConflict`` and nothing changes."""
+    event, created = event_record(
+        consignment=consignment,
+        kind=kind,
+        occurred_at=occurred_at,
+        source=source,
+        source_event_id=source_event_id,
+        author=author,
+        payload=payload,
+    )
+    if not created and not _same_event(
+        event,
+        consignment=consignment,
+        kind=kind,
+        occurred_at=occurred_at,
+        author=author[:200],
+        payload=payload,
+    ):
+        raise EventConflict(source_event_id)
+    return event, created
 
 
 def declaration_links_sql(
@@ -278,9 +331,13 @@ def consignment_create(
     *, company: Company, declarations: list[dict[str, str]] | None = None, **values: Any
 ) -> Consignment:
     """Create a consignment of `company` (validated: ISO 6346 containers, CHED references, a
-    post at the chosen port, a reference unique in the company) with its declaration links."""
+    post at the chosen port) with its declaration links. A reference already used in the
+    company raises IntegrityError (constraint ``consignment_reference_unique``), also when two
+    creations race."""
     consignment = Consignment(company=company, **_clean_values(values))
-    consignment.full_clean()
+    # The reference's uniqueness is left to the database, which alone decides between two
+    # concurrent creations (IntegrityError: 409 consignment_reference_taken in the API).
+    consignment.full_clean(validate_unique=False, validate_constraints=False)
     _post_check(consignment=consignment)
     consignment.save()
     _links_replace(consignment=consignment, declarations=declarations or [])
@@ -301,7 +358,7 @@ def consignment_update(
         if name not in CONSIGNMENT_FIELDS:
             raise ValidationError({name: _("This field cannot be changed.")})
         setattr(consignment, name, value)
-    consignment.full_clean()
+    consignment.full_clean(validate_unique=False, validate_constraints=False)
     _post_check(consignment=consignment)
     consignment.save()
     if declarations is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -60,7 +61,7 @@ def _call(action: Callable[[], Any]) -> Any:
 
 
 class IsAuthorityKey(HasApiKey):
-    message = "This action needs the partner key of the inspecting authority."
+    message = _("This action needs the partner key of the inspecting authority.")
     code = "authority_key_required"
 
     def has_permission(self, request: Request, view: object) -> bool:
@@ -68,7 +69,7 @@ class IsAuthorityKey(HasApiKey):
 
 
 class IsCompanyOrAuthorityKey(HasApiKey):
-    message = "This endpoint needs a company key or an authority's partner key."
+    message = _("This endpoint needs a company key or an authority's partner key.")
     code = "company_or_authority_key_required"
 
     def has_permission(self, request: Request, view: object) -> bool:

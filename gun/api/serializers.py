@@ -7,6 +7,7 @@ from typing import Any
 
 import pycountry
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from gun.engine import PROFILES, RULES
@@ -29,6 +30,8 @@ from gun.models import (
     PartnerDocument,
     PartnerDocumentStatus,
 )
+from sesame.api.fields import EoriField
+from sesame.api.serializers import StrictSerializer
 from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 
@@ -44,22 +47,16 @@ def validate_country(value: str) -> None:
         )
 
 
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know (400 ``unknown_field``) instead of ignoring them."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: [
-                            serializers.ErrorDetail(str(_("Unknown field.")), code="unknown_field")
-                        ]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": sorted(country.alpha_2 for country in pycountry.countries),
+        "description": "ISO 3166-1 alpha-2 country code (DELTA IE 16 08).",
+    }
+)
+class CountryField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=2, validators=[validate_country], **kwargs)
 
 
 class ImputationInput(StrictSerializer):
@@ -85,14 +82,14 @@ class ItemInput(StrictSerializer):
         max_length=10,
         error_messages={"invalid": _("A CN code has 8 digits, a TARIC code 10.")},
     )
-    origin_country = serializers.CharField(max_length=2, validators=[validate_country])
+    origin_country = CountryField()
     net_mass_kg = serializers.DecimalField(**QUANTITY)
     documents = DocumentInput(many=True, required=False, max_length=99)  # type: ignore[call-arg]
 
 
 class DeclarationInput(StrictSerializer):
     client_reference = serializers.CharField(max_length=70)
-    importer_eori = serializers.CharField(max_length=17, validators=[validate_french_eori])
+    importer_eori = EoriField()
     special_mentions = serializers.ListField(
         child=serializers.RegexField(r"^[A-Z0-9]{1,10}\Z", max_length=10),
         required=False,
@@ -118,7 +115,7 @@ class DeclarationInput(StrictSerializer):
 class PartnerLineInput(StrictSerializer):
     line = serializers.IntegerField(min_value=1, max_value=9999)
     commodity_code = serializers.RegexField(r"^\d{2,10}\Z", max_length=10)
-    origin_country = serializers.CharField(max_length=2, validators=[validate_country])
+    origin_country = CountryField()
     quantity = serializers.DecimalField(**QUANTITY)
     unit = serializers.CharField(max_length=10, allow_blank=True, trim_whitespace=False)
 
@@ -127,7 +124,7 @@ class PartnerDocumentInput(StrictSerializer):
     code = serializers.ChoiceField(choices=sorted(PROFILES))
     reference = serializers.CharField(max_length=35, trim_whitespace=False)
     status = serializers.ChoiceField(choices=PartnerDocumentStatus.choices)
-    holder_eori = serializers.CharField(max_length=17, validators=[validate_french_eori])
+    holder_eori = EoriField()
     issued_on = serializers.DateField(required=False, allow_null=True)
     lines = PartnerLineInput(many=True, max_length=999)  # type: ignore[call-arg]
 
@@ -142,7 +139,7 @@ class PartnerDocumentInput(StrictSerializer):
 
 class DeclarationFilter(StrictSerializer):
     status = serializers.ChoiceField(choices=DeclarationStatus.choices, required=False)
-    mrn = serializers.CharField(max_length=18, required=False)
+    mrn = serializers.RegexField(r"^[0-9A-Z]{1,18}\Z", max_length=18, required=False)
     control_required = serializers.BooleanField(required=False, allow_null=True, default=None)
     page = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
@@ -342,3 +339,11 @@ class MandateOutput(serializers.Serializer):
         from gun.selectors import mandate_in_force
 
         return mandate_in_force(mandate)
+
+
+class GunRejectedOutput(DeclarationOutput):
+    """422 ``gun_rejected`` (schema): the error's code and detail with the declaration, whose
+    ``gun.messages`` say why."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()

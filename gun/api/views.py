@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -23,6 +25,7 @@ from gun.api.serializers import (
     DeclarationInput,
     DeclarationOutput,
     DeclarationSummaryOutput,
+    GunRejectedOutput,
     MandateFilter,
     MandateInput,
     MandateOutput,
@@ -32,11 +35,12 @@ from gun.api.serializers import (
     PartnerDocumentUseOutput,
     run_body,
 )
-from gun.api.throttling import scoped_throttles
 from gun.fields import declaration_body
 from gun.models import Declaration
-from gun.services import GunError, GunInvalid
+from gun.services import GunBusy, GunError, GunInvalid
+from sesame.api.conditional import ObjectEndpoint, object_etag
 from sesame.api.errors import Unprocessable
+from sesame.api.middleware import no_body
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import (
     IsCompanyKey,
@@ -45,10 +49,58 @@ from sesame.api.permissions import (
     request_key,
     request_partner,
 )
+from sesame.api.schema import ErrorSerializer, link, refine
 
 T = TypeVar("T")
 
-ERROR = OpenApiResponse(description="Error body: `{code, detail, errors?}`.")
+ERROR = OpenApiResponse(
+    response=ErrorSerializer, description="Error body: `{code, detail, errors?}`."
+)
+DECLARATION_EXAMPLE = OpenApiExample(
+    "A seed import under a SEMAE import declaration (API.md)",
+    request_only=True,
+    value={
+        "client_reference": "ACME-0042",
+        "importer_eori": "FR73282932000074",
+        "special_mentions": ["73000"],
+        "items": [
+            {
+                "item_number": 1,
+                "commodity_code": "1209918000",
+                "origin_country": "MA",
+                "net_mass_kg": "123.000",
+                "documents": [
+                    {
+                        "code": "2413",
+                        "reference": "2016-01-0000122-00",
+                        "date": "2016-01-12",
+                        "imputation": {"line": 1, "quantity": "123", "unit": "KGM"},
+                    }
+                ],
+            }
+        ],
+    },
+)
+PARTNER_DOCUMENT_EXAMPLE = OpenApiExample(
+    "A SEMAE import declaration (API.md)",
+    request_only=True,
+    value={
+        "code": "2413",
+        "reference": "2016-01-0000122-00",
+        "status": "VAL",
+        "holder_eori": "FR73282932000074",
+        "issued_on": "2016-01-12",
+        "lines": [
+            {
+                "line": 1,
+                "commodity_code": "12099180",
+                "origin_country": "MA",
+                "quantity": "123.000",
+                "unit": "KGM",
+            }
+        ],
+    },
+)
 
 
 def _call(fn: Callable[[], T]) -> T:
@@ -63,6 +115,8 @@ def _call(fn: Callable[[], T]) -> T:
         error = exceptions.APIException(exc.detail, code=exc.code)
         error.status_code = exc.http_status
         error.extra = exc.extra  # type: ignore[attr-defined]
+        if isinstance(exc, GunBusy):
+            error.wait = 1  # type: ignore[attr-defined]  # Retry-After: a retry may succeed
         raise error from None
 
 
@@ -96,7 +150,7 @@ def _gun_response(result: services.GunResult) -> Response:
     else:
         body = DeclarationOutput(selectors.declaration_get(pk=result.declaration.pk)).data
     if result.rejected:
-        error = Unprocessable("The GUN rejected the declaration.", code="gun_rejected")
+        error = Unprocessable(_("The GUN rejected the declaration."), code="gun_rejected")
         error.extra = dict(body)  # type: ignore[attr-defined]
         raise error
     return Response(body)
@@ -105,22 +159,73 @@ def _gun_response(result: services.GunResult) -> Response:
 def _input(serializer_class: type[serializers.Serializer], request: Request) -> dict:
     if not isinstance(request.data, dict):
         raise exceptions.ValidationError(
-            {"non_field_errors": [exceptions.ErrorDetail("Send a JSON object.", code="invalid")]}
+            {"non_field_errors": [exceptions.ErrorDetail(_("Send a JSON object."), code="invalid")]}
         )
     serializer = serializer_class(data=request.data)
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
 
+# --- ETag, If-Match, Location (sesame.api.conditional) -----------------------------------------
+
+
+class PartnerDocumentObject(ObjectEndpoint):
+    """A partner document's ETag: its code, reference and version."""
+
+    def etag_of(self, data: Any) -> str | None:
+        if isinstance(data, dict) and {"code", "reference", "version"} <= set(data):
+            return object_etag("partner_document", data["code"], data["reference"], data["version"])
+        return None
+
+    def current_etag(self, request: Request, **kwargs: Any) -> str | None:
+        data = request.data if isinstance(request.data, dict) else {}
+        code, reference = str(data.get("code", "")), str(data.get("reference", ""))
+        found = selectors.partner_document_version_locked(code=code, reference=reference)
+        if found is None or found[0] != request_partner(request):
+            return None
+        return object_etag("partner_document", code, reference, found[1])
+
+    def location_of(self, data: Any) -> str | None:
+        return reverse(
+            "gun-partner-doc-detail", kwargs={"code": data["code"], "reference": data["reference"]}
+        )
+
+
+class DeclarationObject(ObjectEndpoint):
+    """A declaration's ETag: its id and version (bumped by every change of the declaration)."""
+
+    any_company = False  # release: a DELTA key acts on any company's declaration
+
+    def etag_of(self, data: Any) -> str | None:
+        if isinstance(data, dict) and {"id", "version"} <= set(data):
+            return object_etag("declaration", data["id"], data["version"])
+        return None
+
+    def current_etag(self, request: Request, **kwargs: Any) -> str | None:
+        if "pk" not in kwargs:
+            return None
+        company = None if self.any_company else request_company(request)
+        if not self.any_company and company is None:
+            raise Http404
+        version = selectors.declaration_version_locked(pk=kwargs["pk"], company=company)
+        if version is None:
+            raise Http404
+        return object_etag("declaration", str(kwargs["pk"]), version)
+
+    def location_of(self, data: Any) -> str | None:
+        return reverse("gun-declaration", kwargs={"pk": data["id"]})
+
+
 # --- partner documents --------------------------------------------------------------------
 
 
-class PartnerDocumentPublish(APIView):
+class PartnerDocumentPublish(PartnerDocumentObject, APIView):
     permission_classes = [partner_key("SEMAE", "TRACES", "CITES")]
 
     @extend_schema(
         summary="Publish or update a partner document (idempotent on code + reference)",
         request=PartnerDocumentInput,
+        examples=[PARTNER_DOCUMENT_EXAMPLE],
         responses={
             201: PartnerDocumentOutput,
             200: PartnerDocumentOutput,
@@ -141,7 +246,7 @@ class PartnerDocumentPublish(APIView):
         )
 
 
-class PartnerDocumentDetail(APIView):
+class PartnerDocumentDetail(PartnerDocumentObject, APIView):
     @extend_schema(
         summary="A partner document with its balances per line and the declarations using it",
         description=(
@@ -172,19 +277,24 @@ class PartnerDocumentDetail(APIView):
 
 
 class _Throttled(APIView):
-    """A view whose writes (POST, PUT) are rate-limited per key under ``throttle_scope``."""
+    """Every request counts against the key's ``api`` rate (the project's throttles); writes
+    (POST, PUT) also against ``write_throttle_scope``, the GUN's stricter rate for what answers
+    from partner documents (docs/gun.md, "Mandates")."""
 
-    throttle_scope = ""
+    write_throttle_scope = ""
 
-    def get_throttles(self) -> list[Any]:
-        if self.request.method in ("POST", "PUT"):
-            return [throttle() for throttle in scoped_throttles()]
-        return []
+    @property
+    def throttle_scope(self) -> str | None:  # type: ignore[override]
+        request = getattr(self, "request", None)
+        if request is not None and request.method in ("POST", "PUT"):
+            return self.write_throttle_scope or None
+        return None
 
 
-class DeclarationList(_Throttled):
+class DeclarationList(DeclarationObject, _Throttled):
     permission_classes = [IsCompanyKey]
-    throttle_scope = "gun_anticipation"
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
+    write_throttle_scope = "gun_anticipation"
 
     @extend_schema(
         summary="The company's declarations, as summaries (the detail carries the items)",
@@ -192,13 +302,13 @@ class DeclarationList(_Throttled):
             OpenApiParameter(
                 "status", str, enum=["anticipated", "validated", "released", "cancelled"]
             ),
-            OpenApiParameter("mrn", str),
+            OpenApiParameter("mrn", str, pattern=r"^[0-9A-Z]{1,18}$"),
             OpenApiParameter("control_required", bool),
         ],
         responses={200: DeclarationSummaryOutput(many=True), 400: ERROR},
     )
     def get(self, request: Request) -> Response:
-        filters = DeclarationFilter(data=request.query_params.dict())
+        filters = DeclarationFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         values = filters.validated_data
         queryset = selectors.declarations_for_company(
@@ -207,7 +317,7 @@ class DeclarationList(_Throttled):
             mrn=values.get("mrn"),
             control_required=values.get("control_required"),
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(DeclarationSummaryOutput(page, many=True).data)
 
@@ -215,6 +325,7 @@ class DeclarationList(_Throttled):
         summary="Register an anticipated declaration (runs the anticipation checks)",
         request=DeclarationInput,
         responses={201: DeclarationOutput, 400: ERROR, 403: ERROR, 429: ERROR},
+        examples=[DECLARATION_EXAMPLE],
     )
     def post(self, request: Request) -> Response:
         data = _input(DeclarationInput, request)
@@ -226,9 +337,9 @@ class DeclarationList(_Throttled):
         return _declaration_response(result.declaration, status.HTTP_201_CREATED)
 
 
-class DeclarationDetail(_Throttled):
+class DeclarationDetail(DeclarationObject, _Throttled):
     permission_classes = [IsCompanyKey]
-    throttle_scope = "gun_anticipation"
+    write_throttle_scope = "gun_anticipation"
 
     @extend_schema(summary="One declaration", responses={200: DeclarationOutput, 404: ERROR})
     def get(self, request: Request, pk: Any) -> Response:
@@ -257,10 +368,11 @@ class DeclarationDetail(_Throttled):
         return _declaration_response(result.declaration)
 
 
-class DeclarationValidate(_Throttled):
+class DeclarationValidate(DeclarationObject, _Throttled):
     permission_classes = [IsCompanyKey]
-    throttle_scope = "gun_validation"
+    write_throttle_scope = "gun_validation"
 
+    @no_body
     @extend_schema(
         summary="Validate: 200 accepted (with an MRN), 422 rejected with the messages",
         request=None,
@@ -269,7 +381,7 @@ class DeclarationValidate(_Throttled):
             403: ERROR,
             404: ERROR,
             409: ERROR,
-            422: DeclarationOutput,
+            422: GunRejectedOutput,
             429: ERROR,
         },
     )
@@ -289,8 +401,9 @@ class DeclarationValidate(_Throttled):
         )
 
 
-class DeclarationRectify(APIView):
+class DeclarationRectify(DeclarationObject, _Throttled):
     permission_classes = [IsCompanyKey]
+    write_throttle_scope = "gun_validation"
 
     @extend_schema(
         summary="Rectify a validated declaration before release (73000 has no effect)",
@@ -301,7 +414,7 @@ class DeclarationRectify(APIView):
             403: ERROR,
             404: ERROR,
             409: ERROR,
-            422: DeclarationOutput,
+            422: GunRejectedOutput,
         },
     )
     def post(self, request: Request, pk: Any) -> Response:
@@ -316,9 +429,10 @@ class DeclarationRectify(APIView):
         )
 
 
-class DeclarationCancel(APIView):
+class DeclarationCancel(DeclarationObject, APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Cancel before release (releases the reservations)",
         request=None,
@@ -330,9 +444,11 @@ class DeclarationCancel(APIView):
         return _declaration_response(declaration)
 
 
-class DeclarationRelease(APIView):
+class DeclarationRelease(DeclarationObject, APIView):
     permission_classes = [partner_key("DELTA")]
+    any_company = True
 
+    @no_body
     @extend_schema(
         summary="Release (BAE), by DELTA-G: reservations become imputations",
         request=None,
@@ -423,3 +539,70 @@ class MandateRevoke(APIView):
             )
         )
         return Response(MandateOutput(mandate).data)
+
+
+# What a declaration's responses lead to (OpenAPI links: create -> read -> validate -> release).
+_BY_ID = {"id": "$response.body#/id"}
+link("declarations_create", "201", "ReadDeclaration", "declarations_retrieve", **_BY_ID)
+link("declarations_create", "201", "ReplaceDeclaration", "declarations_update", **_BY_ID)
+link("declarations_create", "201", "ValidateDeclaration", "declarations_validate_create", **_BY_ID)
+link(
+    "declarations_retrieve", "200", "ValidateDeclaration", "declarations_validate_create", **_BY_ID
+)
+link("declarations_update", "200", "ValidateDeclaration", "declarations_validate_create", **_BY_ID)
+link("declarations_validate_create", "200", "ReadDeclaration", "declarations_retrieve", **_BY_ID)
+link(
+    "declarations_validate_create",
+    "200",
+    "ReleaseDeclaration",
+    "declarations_release_create",
+    **_BY_ID,
+)
+link(
+    "declarations_validate_create",
+    "200",
+    "RectifyDeclaration",
+    "declarations_rectify_create",
+    **_BY_ID,
+)
+link(
+    "declarations_validate_create",
+    "200",
+    "CancelDeclaration",
+    "declarations_cancel_create",
+    **_BY_ID,
+)
+link("declarations_release_create", "200", "ReadDeclaration", "declarations_retrieve", **_BY_ID)
+_DOCUMENT = {"code": "$response.body#/code", "reference": "$response.body#/reference"}
+link(
+    "partner_documents_create",
+    "201",
+    "ReadPartnerDocument",
+    "partner_documents_retrieve",
+    **_DOCUMENT,
+)
+
+
+def _reference_per_code(schema: dict[str, Any]) -> None:
+    """A partner document's reference follows its code's pattern (GUN profiles)."""
+    from gun.engine import PROFILES
+
+    schema["oneOf"] = [
+        {
+            "properties": {
+                "code": {"enum": [code]},
+                "reference": {
+                    "pattern": "^" + profile.reference_pattern.pattern.replace("\\Z", "") + "$"
+                },
+            }
+        }
+        for code, profile in sorted(PROFILES.items())
+    ]
+
+
+def _at_least_one_item(schema: dict[str, Any]) -> None:
+    schema["properties"]["items"]["minItems"] = 1
+
+
+refine("PartnerDocumentInputRequest", _reference_per_code)
+refine("DeclarationInputRequest", _at_least_one_item)

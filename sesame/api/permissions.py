@@ -1,5 +1,7 @@
 """Who may call what: company keys, partner keys (API.md, Authentication)."""
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
@@ -21,14 +23,14 @@ def request_partner(request: Request) -> str:
 
 
 class HasApiKey(BasePermission):
-    message = "An API key is required."
+    message = _("An API key is required.")
 
     def has_permission(self, request: Request, view: object) -> bool:
         return request_key(request) is not None
 
 
 class IsCompanyKey(HasApiKey):
-    message = "This endpoint needs a company API key."
+    message = _("This endpoint needs a company API key.")
     code = "company_key_required"
 
     def has_permission(self, request: Request, view: object) -> bool:
@@ -39,8 +41,10 @@ def partner_key(*partners: str) -> type[BasePermission]:
     """Permission class for partner keys of the given partner systems (any partner if none)."""
 
     class IsPartnerKey(HasApiKey):
-        message = "This endpoint needs a partner API key" + (
-            f" of {', '.join(partners)}." if partners else "."
+        message = (
+            format_lazy(_("This endpoint needs a partner API key of {}."), ", ".join(partners))
+            if partners
+            else _("This endpoint needs a partner API key.")
         )
         code = "partner_key_required"
 

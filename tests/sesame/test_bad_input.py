@@ -60,3 +60,68 @@ def test_form_with_an_over_long_company_name_is_refused() -> None:
     with pytest.raises(ValidationError):
         company_create(eori="FR732829320", name="x" * 500)
     assert not Company.objects.exists()
+
+
+# --- JSON the parser refuses, on every endpoint that reads a body ----------------------------
+
+JSON_ENDPOINTS = [
+    ("post", "/api/v1/declarations/"),
+    ("post", "/api/v1/consignments/"),
+    ("post", "/api/v1/partner-documents/"),
+    ("post", "/api/v1/tracking/events/"),
+]
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a": ' * (depth - 1) + b"[]" + b"}" * (depth - 1)
+
+
+@pytest.mark.parametrize(("method", "path"), JSON_ENDPOINTS)
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 1000 + b"]" * 1000,
+        b'{"a": ' * 5000 + b"1" + b"}" * 5000,
+        b'{"client_reference": "a", "client_reference": "b"}',
+        b'{"reference": "A\\u0000B"}',
+        b'{"reference": "\\ud800"}',
+        b'{"reference": 1e999999, "x": Infinity}',
+        b"\xef\xbb\xbf{}",
+        b'{"n": ' + b"1" * 5000 + b"}",
+    ],
+    ids=["deep-array", "deep-object", "duplicate-key", "nul", "surrogate", "inf", "bom", "bigint"],
+)
+def test_hostile_json_is_400_malformed_json_on_every_endpoint(
+    client, company_key, partner_key, method, path, body
+) -> None:
+    from gun.models import Declaration, PartnerDocument
+    from tracking.models import Consignment, Event
+
+    for key in (company_key, partner_key("SEMAE"), partner_key("TRACES")):
+        response = getattr(client, method)(
+            path, data=body, content_type="application/json", HTTP_AUTHORIZATION=f"Api-Key {key}"
+        )
+        if response.status_code == 403:
+            continue  # a key that may not call this endpoint is refused before parsing
+        assert response.status_code == 400, response.content[:200]
+        assert response.json()["code"] == "malformed_json"
+    assert not Declaration.objects.exists()
+    assert not Consignment.objects.exists()
+    assert not PartnerDocument.objects.exists()
+    assert not Event.objects.exists()
+
+
+def test_nesting_is_allowed_up_to_the_limit(settings) -> None:
+    from sesame.api.parsers import MalformedJSON, parse_json
+
+    settings.API_JSON_MAX_DEPTH = 5
+    assert parse_json(nested(5)) == {"a": {"a": {"a": {"a": []}}}}
+    assert parse_json(b'{"s": "[[[[[[[[[[[["}') == {"s": "[[[[[[[[[[[["}
+    with pytest.raises(MalformedJSON):
+        parse_json(nested(6))
+
+
+def test_escaped_text_that_postgres_can_store_is_accepted() -> None:
+    from sesame.api.parsers import parse_json
+
+    assert parse_json(b'{"a": "\\u00e9\\ud83d\\ude00\\n"}') == {"a": "é😀\n"}

@@ -12,7 +12,7 @@ from sesame.exports import csv_cell, csv_response
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
         ("+33612345678", "'+33612345678"),
         ("-1", "'-1"),
         ("@SUM(A1)", "'@SUM(A1)"),

@@ -96,8 +96,16 @@ def test_malformed_json_is_a_400(api, company_key) -> None:
 def test_reference_is_unique_per_company_only(api, company_key, other_company_key) -> None:
     assert api(company_key).post(CONSIGNMENTS, body(), format="json").status_code == 201
     again = api(company_key).post(CONSIGNMENTS, body(), format="json")
-    assert again.status_code == 400
+    assert again.status_code == 409
+    assert again.json()["code"] == "consignment_reference_taken"
     assert api(other_company_key).post(CONSIGNMENTS, body(), format="json").status_code == 201
+    second = api(company_key).post(CONSIGNMENTS, body(reference="ACME-0043"), format="json")
+    renamed = api(company_key).patch(
+        f"{CONSIGNMENTS}{second.json()['id']}/", {"reference": "ACME-0042"}, format="json"
+    )
+    assert renamed.status_code == 409
+    assert renamed.json()["code"] == "consignment_reference_taken"
+    assert Consignment.objects.get(pk=second.json()["id"]).reference == "ACME-0043"
 
 
 def test_update_changes_fields_and_validates(api, company, company_key) -> None:
@@ -164,9 +172,10 @@ def test_list_queries_do_not_grow_with_the_data(
 def test_partner_posts_its_event_once_even_when_delivered_twice(api, company, partner_key) -> None:
     consignment = make_consignment(company)
     traces = api(partner_key("TRACES"))
-    first = traces.post(EVENTS, event_body(consignment), format="json")
+    delivery = event_body(consignment)
+    first = traces.post(EVENTS, delivery, format="json")
     assert first.status_code == 201, first.json()
-    again = traces.post(EVENTS, event_body(consignment), format="json")
+    again = traces.post(EVENTS, delivery, format="json")
     assert again.status_code == 200
     assert again.json()["id"] == first.json()["id"]
     assert Event.objects.count() == 1
@@ -278,4 +287,6 @@ def test_ambiguous_container_is_not_guessed(api, company, partner_key) -> None:
         event_body(other, consignment={"container_number": CONTAINER}, kind="arrival", payload={}),
         format="json",
     )
-    assert response.status_code == 422
+    assert response.status_code == 409
+    assert response.json()["code"] == "ambiguous_consignment"
+    assert not Event.objects.exists()

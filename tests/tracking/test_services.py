@@ -19,18 +19,19 @@ def test_event_record_is_idempotent_and_signals_once(company) -> None:
     consignment = make_consignment(company)
     handler = mock.Mock()
     event_recorded.connect(handler)
+    at = timezone.now()
     try:
         first, created = event_record(
             consignment=consignment,
             kind="arrival",
-            occurred_at=timezone.now(),
+            occurred_at=at,
             source="PORT",
             source_event_id="p-1",
         )
         again, created_again = event_record(
             consignment=consignment,
             kind="arrival",
-            occurred_at=timezone.now(),
+            occurred_at=at,
             source="PORT",
             source_event_id="p-1",
         )

@@ -1,8 +1,12 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from sesame.api.fields import EoriField, ched_schema
+from sesame.api.serializers import StrictSerializer
 from sesame.models import BorderControlPost, Port
 from tracking.identifiers import (
     container_compact,
@@ -24,6 +28,17 @@ def _django(validator: Any) -> Any:
     return run
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "format": "iso6346",
+        "pattern": r"^ *([A-Za-z] *){3}[UJZRujzr] *([0-9] *){7}$",
+        "maxLength": 20,
+        "example": "CSQU3054383",
+        "description": "ISO 6346 container number with its check digit (spaces and lower case "
+        "are accepted and removed).",
+    }
+)
 class ContainerField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=20, validators=[_django(validate_container_number)], **kwargs)
@@ -32,9 +47,17 @@ class ContainerField(serializers.CharField):
         return container_compact(super().to_internal_value(data))
 
 
-class DeclarationLinkSerializer(serializers.Serializer):
+@ched_schema
+class ChedField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=30, validators=[_django(validate_ched_reference)], **kwargs)
+
+
+class DeclarationLinkSerializer(StrictSerializer):
     declaration_id = serializers.CharField(max_length=64, required=False, allow_blank=True)
-    mrn = serializers.RegexField(r"^[0-9A-Z]{18}$", required=False, allow_blank=True)
+    mrn = serializers.RegexField(
+        r"^[0-9A-Z]{18}\Z", max_length=18, required=False, allow_blank=True
+    )
     client_reference = serializers.CharField(max_length=64, required=False, allow_blank=True)
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
@@ -45,7 +68,7 @@ class DeclarationLinkSerializer(serializers.Serializer):
         return attrs
 
 
-class ConsignmentWriteSerializer(serializers.Serializer):
+class ConsignmentWriteSerializer(StrictSerializer):
     reference = serializers.CharField(max_length=35)
     container_numbers = serializers.ListField(child=ContainerField(), max_length=50, default=list)
     transport_document_type = serializers.ChoiceField(TransportDocumentType.choices)
@@ -62,7 +85,7 @@ class ConsignmentWriteSerializer(serializers.Serializer):
         child=serializers.ChoiceField(CATEGORY_CHOICES), max_length=10, default=list
     )
     ched_references = serializers.ListField(
-        child=serializers.CharField(max_length=30, validators=[_django(validate_ched_reference)]),
+        child=ChedField(),
         max_length=20,
         default=list,
     )
@@ -80,7 +103,7 @@ class DeclarationLinkReadSerializer(serializers.Serializer):
 
 class ConsignmentSerializer(serializers.ModelSerializer):
     post: serializers.SlugRelatedField[BorderControlPost] = serializers.SlugRelatedField(
-        slug_field="code", read_only=True
+        slug_field="code", read_only=True, allow_null=True
     )
     declarations = DeclarationLinkReadSerializer(
         source="declaration_links", many=True, read_only=True
@@ -121,6 +144,43 @@ class EventSerializer(serializers.ModelSerializer):
         ]
 
 
+class PartnerEventOutput(EventSerializer):
+    """A recorded partner event and the consignment it was recorded on (schema)."""
+
+    consignment = serializers.IntegerField()
+
+    class Meta(EventSerializer.Meta):
+        fields = [*EventSerializer.Meta.fields, "consignment"]
+
+
+class TimelineStepSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field, not Field.label
+    state = serializers.CharField()
+    waiting_on = serializers.CharField(allow_null=True)
+    failed = serializers.BooleanField()
+    late = serializers.BooleanField()
+    action = serializers.CharField()
+    event = serializers.IntegerField(allow_null=True)
+    occurred_at = serializers.DateTimeField(allow_null=True)
+
+
+class TimelineSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    next_action = serializers.CharField()
+    steps = TimelineStepSerializer(many=True)
+
+
+class ConsignmentDetailSerializer(ConsignmentSerializer):
+    """A consignment with its timeline and events: the body of its GET and of its writes."""
+
+    timeline = TimelineSerializer(read_only=True)
+    events = EventSerializer(many=True, read_only=True)
+
+    class Meta(ConsignmentSerializer.Meta):
+        fields = [*ConsignmentSerializer.Meta.fields, "timeline", "events"]
+
+
 def timeline_data(timeline: Timeline) -> dict[str, Any]:
     return {
         "status": timeline.status,
@@ -142,36 +202,52 @@ def timeline_data(timeline: Timeline) -> dict[str, Any]:
     }
 
 
-class ConsignmentFilterSerializer(serializers.Serializer):
+class ConsignmentFilterSerializer(StrictSerializer):
     status = serializers.ChoiceField(Status.choices, required=False)
     port = serializers.ChoiceField(Port.choices, required=False)
     arrival_from = serializers.DateField(required=False)
     arrival_to = serializers.DateField(required=False)
     search = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    # The pagination's own parameters (sesame/api/pagination.py), so they are not unknown.
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
 
 
-class ConsignmentKeySerializer(serializers.Serializer):
-    """How a partner names the consignment: EORI + reference, or a container, or a CHED."""
+class ConsignmentKeySerializer(StrictSerializer):
+    """How a partner names the consignment (``selectors.consignment_named_by_partner``):
+    company EORI + reference, a container (with its transport document number, or alone when
+    only one active consignment holds it), or a CHED reference."""
 
-    company_eori = serializers.CharField(max_length=17, required=False)
+    company_eori = EoriField(required=False)
     reference = serializers.CharField(max_length=35, required=False)
     container_number = ContainerField(required=False)
-    ched_reference = serializers.CharField(
-        max_length=30, required=False, validators=[_django(validate_ched_reference)]
-    )
+    transport_document_number = serializers.CharField(max_length=35, required=False)
+    ched_reference = ChedField(required=False)
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
-        by_reference = bool(attrs.get("company_eori")) and bool(attrs.get("reference"))
-        if not (by_reference or attrs.get("container_number") or attrs.get("ched_reference")):
+        if bool(attrs.get("company_eori")) != bool(attrs.get("reference")):
             raise serializers.ValidationError(
-                "Name the consignment by company_eori + reference, container_number or "
-                "ched_reference.",
+                _("company_eori and reference go together."), code="required"
+            )
+        if attrs.get("transport_document_number") and not attrs.get("container_number"):
+            raise serializers.ValidationError(
+                _("transport_document_number names a consignment with its container_number."),
+                code="required",
+            )
+        if not (
+            attrs.get("reference") or attrs.get("container_number") or attrs.get("ched_reference")
+        ):
+            raise serializers.ValidationError(
+                _(
+                    "Name the consignment by company_eori + reference, container_number "
+                    "(with transport_document_number) or ched_reference."
+                ),
                 code="required",
             )
         return attrs
 
 
-class PartnerEventSerializer(serializers.Serializer):
+class PartnerEventSerializer(StrictSerializer):
     consignment = ConsignmentKeySerializer()
     kind = serializers.ChoiceField(sorted(KINDS))
     occurred_at = serializers.DateTimeField()
