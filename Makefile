@@ -35,6 +35,7 @@ run: setup
 
 test: setup
 	@$(PY) scripts/services.py up --nginx --chromium
+	@$(PY) scripts/axe_core.py >/dev/null
 	@$(PY) manage.py makemigrations --check --dry-run -v1
 	@REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 	@.venv/bin/ruff check .

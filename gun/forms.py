@@ -32,6 +32,9 @@ class QueueFilterForm(forms.Form):
     """Filters of the review queue (always the agent's own post)."""
 
     status = forms.ChoiceField(label=_("Status"), choices=QUEUE_STATUS_CHOICES, required=False)
+    q = forms.CharField(
+        label=_("Search (MRN or client reference, or a part of it)"), max_length=70, required=False
+    )
 
 
 class DeclarationFilterForm(forms.Form):
@@ -40,7 +43,17 @@ class DeclarationFilterForm(forms.Form):
         choices=[("", _("All statuses")), *DeclarationStatus.choices],
         required=False,
     )
-    q = forms.CharField(label=_("MRN or client reference"), max_length=70, required=False)
+    q = forms.CharField(
+        label=_("Search (MRN or client reference, or a part of it)"), max_length=70, required=False
+    )
+
+
+class DocumentFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search (document code or reference, or a part of it)"),
+        max_length=70,
+        required=False,
+    )
 
 
 class ControlDecisionForm(forms.Form):

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -43,7 +44,12 @@ from gun.models import (
     Reservation,
 )
 from sesame.models import Company
+from sesame.search import SearchText, search_filter
 from sesame.versioned import VersionedCopies
+
+# Indexed as they are here by migration gun 0007 (gun_*_search_trgm): keep them identical.
+DECLARATION_SEARCH_TEXT = SearchText(Coalesce(F("mrn"), Value("")), F("client_reference"))
+DOCUMENT_SEARCH_TEXT = SearchText(F("code"), F("reference"))
 
 # =============================================================================================
 # Declarations
@@ -76,8 +82,7 @@ def declarations_for_company(
         queryset = queryset.filter(mrn=mrn)
     if control_required is not None:
         queryset = queryset.filter(control_required=control_required)
-    if search:
-        queryset = queryset.filter(Q(mrn__icontains=search) | Q(client_reference__icontains=search))
+    queryset = search_filter(queryset, DECLARATION_SEARCH_TEXT, search)
     return (
         queryset.select_related("post", "last_run")
         .prefetch_related(
@@ -296,13 +301,16 @@ def partner_document_get(*, code: str, reference: str) -> PartnerDocument | None
     )
 
 
-def partner_documents_of_holder(*, eori: str) -> QuerySet[PartnerDocument]:
-    """Documents whose holder is this EORI, with their lines."""
+def partner_documents_of_holder(*, eori: str, search: str = "") -> QuerySet[PartnerDocument]:
+    """Documents whose holder is this EORI, with their lines; ``search``: part of the code or
+    reference."""
+    queryset = search_filter(
+        PartnerDocument.objects.filter(holder_eori=eori), DOCUMENT_SEARCH_TEXT, search
+    )
     return (
-        PartnerDocument.objects.filter(holder_eori=eori)
-        .select_related("used_by__company")
+        queryset.select_related("used_by__company")
         .prefetch_related(Prefetch("lines", queryset=PartnerDocumentLine.objects.order_by("line")))
-        .order_by("code", "reference")
+        .order_by("code", "reference", "pk")
     )
 
 
@@ -416,12 +424,14 @@ def _degraded() -> Exists:
     )
 
 
-def review_queue(*, post_id: int | None, status: str | None) -> QuerySet[Declaration]:
+def review_queue(
+    *, post_id: int | None, status: str | None, search: str = ""
+) -> QuerySet[Declaration]:
     """Declarations validated under control (73000), flagged ``degraded`` when forced through
     T001 (a partner could not be reached).
 
     ``post_id`` None: every post. ``status``: open, justified (not released yet), unjustified,
-    released, or None for all.
+    released, or None for all. ``search``: part of the MRN or client reference.
     """
     queryset = (
         Declaration.objects.filter(control_required=True)
@@ -444,7 +454,7 @@ def review_queue(*, post_id: int | None, status: str | None) -> QuerySet[Declara
         )
     elif status == "released":
         queryset = queryset.filter(status=DeclarationStatus.RELEASED)
-    return queryset
+    return search_filter(queryset, DECLARATION_SEARCH_TEXT, search)
 
 
 def open_controls_count(*, post_id: int) -> int:

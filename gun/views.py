@@ -8,7 +8,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,6 +19,7 @@ from gun.forms import (
     FIELD_LABELS,
     ControlDecisionForm,
     DeclarationFilterForm,
+    DocumentFilterForm,
     QueueFilterForm,
     RectificationForm,
     message_place,
@@ -28,12 +28,13 @@ from gun.models import Declaration, DeclarationStatus
 from gun.services import GunError, GunInvalid, StatusConflict
 from sesame.access import agent_required, member_required, of_post, post_object_or_404
 from sesame.confirm import confirmation
+from sesame.pagination import page_of
 
 PAGE_SIZE = 25
 
 
 def _page(request: HttpRequest, queryset: Any) -> Any:
-    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    return page_of(request, queryset, per_page=PAGE_SIZE)
 
 
 def _refusal_text(exc: GunError) -> str:
@@ -77,19 +78,21 @@ def review_queue(request: HttpRequest) -> HttpResponse:
         )
     status = form.cleaned_data["status"] or "open"
     queryset = of_post(
-        selectors.review_queue(post_id=None, status=None if status == "all" else status),
+        selectors.review_queue(
+            post_id=None,
+            status=None if status == "all" else status,
+            search=form.cleaned_data["q"],
+        ),
         post=agent.post,
     )
-    query = data.copy()
-    query.pop("page", None)
     return render(
         request,
         "gun/review_queue.html",
         {
             "form": form,
             "page": _page(request, queryset),
-            "query": query.urlencode(),
             "post": agent.post,
+            "searched": form.cleaned_data["q"],
         },
     )
 
@@ -186,12 +189,14 @@ def declaration_list(request: HttpRequest) -> HttpResponse:
     queryset = selectors.declarations_for_company(
         company=company, status=form.cleaned_data["status"], search=form.cleaned_data["q"]
     )
-    query = request.GET.copy()
-    query.pop("page", None)
     return render(
         request,
         "gun/declaration_list.html",
-        {"form": form, "page": _page(request, queryset), "query": query.urlencode()},
+        {
+            "form": form,
+            "page": _page(request, queryset),
+            "filtered": bool(form.cleaned_data["status"] or form.cleaned_data["q"]),
+        },
     )
 
 
@@ -399,14 +404,31 @@ def declaration_rectify(request: HttpRequest, pk: Any) -> HttpResponse:
 def partner_documents(request: HttpRequest) -> HttpResponse:
     """Documents held by the company's EORI, with their balances and holders."""
     company = request.membership.company  # type: ignore[attr-defined]
-    page = _page(request, selectors.partner_documents_of_holder(eori=company.eori))
+    form = DocumentFilterForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "gun/partner_documents.html",
+            {"form": form, "page": None, "rows": [], "company": company},
+            status=400,
+        )
+    queryset = selectors.partner_documents_of_holder(
+        eori=company.eori, search=form.cleaned_data["q"]
+    )
+    page = _page(request, queryset)
     documents = list(page.object_list)
     balances = selectors.document_balances(documents)
     rows = [(document, balances.get(document.pk, [])) for document in documents]
     return render(
         request,
         "gun/partner_documents.html",
-        {"page": page, "rows": rows, "company": company},
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "company": company,
+            "searched": form.cleaned_data["q"],
+        },
     )
 
 

@@ -43,15 +43,17 @@ def consignment_url(consignment: Any) -> str:
 
 
 def _detail(payload: dict[str, Any], language: str) -> str:
-    words = {
-        "fr": {"compliant": "conforme", "non_compliant": "non conforme", "ko": "anomalies"},
-        "en": {"compliant": "compliant", "non_compliant": "not compliant", "ko": "anomalies"},
-    }[language if language in ("fr", "en") else "fr"]
+    """The event's result, decision or outcome by its label in ``language`` (never the code),
+    then its note."""
+    from tracking.kinds import PAYLOAD_VALUE_LABELS
+
     parts = []
-    for key in ("result", "decision", "outcome"):
-        value = payload.get(key)
-        if isinstance(value, str) and value:
-            parts.append(words.get(value, value))
+    with translation.override(language if language in ("fr", "en") else "fr"):
+        for key in ("result", "decision", "outcome"):
+            value = payload.get(key)
+            label = PAYLOAD_VALUE_LABELS.get(key, {}).get(value) if isinstance(value, str) else None
+            if label is not None:
+                parts.append(str(label))
     note = payload.get("note")
     if isinstance(note, str) and note:
         parts.append(note[:200])

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -15,28 +16,41 @@ from notifications import preferences as prefs
 from notifications import selectors, services
 from notifications.forms import CodeForm, PhoneForm, PreferencesForm
 from notifications.kinds import CHANNEL_LABELS, CHANNELS, KINDS, SMS
+from sesame.pagination import page_of
+from sesame.selectors import current_membership
 
-INBOX_PAGE = 50
+
+def _declaration_url(payload: dict | None) -> str:
+    """The operator's page of the declaration an event is about, when the GUN is installed."""
+    declaration_id = (payload or {}).get("declaration_id")
+    if not declaration_id:
+        return ""
+    try:
+        return reverse("gun:declaration", kwargs={"pk": declaration_id})
+    except NoReverseMatch:
+        return ""
 
 
 @login_required
 @require_GET
 def inbox(request: HttpRequest) -> HttpResponse:
-    items = list(selectors.inbox_for_user(user=request.user)[:INBOX_PAGE])
+    page = page_of(request, selectors.inbox_for_user(user=request.user))
+    is_member = current_membership(request) is not None
     rows = []
-    for item in items:
+    for item in page.object_list:
         kind = KINDS.get(item.kind)
         rows.append(
             {
                 "delivery": item,
                 "label": kind.label if kind else item.kind,
                 "urgent": bool(kind and kind.urgent),
+                "declaration_url": _declaration_url(item.event.payload) if is_member else "",
             }
         )
     return render(
         request,
         "notifications/inbox.html",
-        {"rows": rows, "unread": selectors.unread_count(user=request.user)},
+        {"rows": rows, "page": page, "unread": selectors.unread_count(user=request.user)},
     )
 
 
@@ -80,7 +94,13 @@ def _preferences_page(
         {
             "profile": profile,
             "rows": [
-                {"kind": KINDS[code], "cells": [cells[channel] for channel in CHANNELS]}
+                {
+                    "kind": KINDS[code],
+                    "cells": [
+                        {"cell": cells[channel], "label": CHANNEL_LABELS[channel]}
+                        for channel in CHANNELS
+                    ],
+                }
                 for code, cells in matrix.items()
             ],
             "channels": [(channel, CHANNEL_LABELS[channel]) for channel in CHANNELS],

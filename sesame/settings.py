@@ -15,7 +15,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 DEV = env.bool("SESAME_DEV", default=False)
 
-DEBUG = env.bool("DEBUG", default=DEV)
+# Off unless asked for, `make run` included: Django's debug pages list every URL pattern and the
+# settings, in English; the portal's own error pages show instead (static files are served by
+# WhiteNoise from the finders in development either way).
+DEBUG = env.bool("DEBUG", default=False)
 if DEV:
     SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-do-not-use-in-production")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
@@ -39,6 +42,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework_api_key",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -58,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -71,6 +77,7 @@ MIDDLEWARE = [
     "pghistory.middleware.HistoryMiddleware",
     "sesame.middleware.AgentSecondFactorMiddleware",
     "sesame.api.throttling.RateLimitHeadersMiddleware",
+    "sesame.errors.MethodNotAllowedMiddleware",
 ]
 
 ROOT_URLCONF = "sesame.urls"
@@ -247,6 +254,11 @@ SPECTACULAR_SETTINGS = {
         "sesame.api.schema.strict_request_bodies",
         "sesame.api.schema.openapi_links",
     ],
+    # Swagger UI and ReDoc served by the portal itself (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1_048_576)
 # The API's robustness layer (docs/api.md): a request id on every response, Idempotency-Key on
@@ -285,6 +297,24 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "sesame.errors.csrf_failure"
+# Content-Security-Policy on every response, pages and API (django-csp): scripts only from the
+# portal's own static files, never inline; the API docs add what their bundles need
+# (sesame.urls). `data:` images: the DSFR icons and the TOTP QR code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

@@ -11,11 +11,13 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sesame import services
@@ -29,6 +31,7 @@ from sesame.access import (
 from sesame.confirm import confirmation
 from sesame.forms import CompanyChoiceForm, InvitationForm, NewAccountForm, ProfileForm
 from sesame.models import Invitation, Membership, Role
+from sesame.pagination import page_of
 from sesame.registry import AGENT, OPERATOR, PANELS
 from sesame.selectors import (
     SESSION_COMPANY,
@@ -127,6 +130,18 @@ def company_switch(request: HttpRequest) -> HttpResponse:
     )
 
 
+# French elides "de" before a vowel: "Membres d'ACME", "Membres de Portuaire Logistique".
+VOWELS = set("AEIOUYÀÂÄÆÉÈÊËÎÏÔÖŒÙÛÜ")
+
+
+def members_heading(name: str) -> str:
+    if name[:1].upper() in VOWELS:
+        return pgettext("company name starting with a vowel", "Members of %(name)s") % {
+            "name": name
+        }
+    return _("Members of %(name)s") % {"name": name}
+
+
 @member_required
 def members(request: HttpRequest) -> HttpResponse:
     """The company's members and open invitations; administrators invite (a pending invitation
@@ -158,11 +173,12 @@ def members(request: HttpRequest) -> HttpResponse:
         request,
         "sesame/members.html",
         {
-            "members": company_members(company=membership.company),
+            "page": page_of(request, company_members(company=membership.company)),
             "invitations": invitations_open(company=membership.company) if is_admin else [],
             "form": form,
             "is_admin": is_admin,
             "company": membership.company,
+            "heading": members_heading(membership.company.name),
         },
         status=status,
     )
@@ -385,6 +401,11 @@ def profile(request: HttpRequest) -> HttpResponse:
             return response
         return render(request, "sesame/profile.html", {"form": form}, status=400)
     return render(request, "sesame/profile.html", {"form": form})
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico whatever the page declares: DSFR's icon."""
+    return redirect(static("dsfr/dist/favicon/favicon.ico"))
 
 
 def health(request: HttpRequest) -> JsonResponse:

@@ -227,3 +227,39 @@ _CATEGORIES = [
 ]
 CATEGORIES: dict[str, Category] = {category.code: category for category in _CATEGORIES}
 CATEGORY_CHOICES = [(category.code, category.label) for category in _CATEGORIES]
+
+
+# How the values of event payloads read on the pages and in the notifications (the API keeps
+# the codes): per payload key, code -> lazy label. Keys of events recorded for the GUN included
+# (gun.tracking_link: stage, outcome, decision of a control).
+PAYLOAD_VALUE_LABELS: dict[str, dict[str, Any]] = {
+    "result": {COMPLIANT: _("compliant"), NON_COMPLIANT: _("not compliant")},
+    "decision": {
+        COMPLIANT: _("compliant"),
+        NON_COMPLIANT: _("not compliant"),
+        "justified": _("control justified"),
+        "unjustified": _("control unjustified"),
+    },
+    "outcome": {
+        "ok": _("no anomaly"),
+        "ko": _("anomalies"),
+        "forced": _("forced (mention 73000)"),
+        "informative": _("for information"),
+        "accepted": _("accepted"),
+        "accepted_with_control": _("accepted with control"),
+        "rejected": _("rejected"),
+    },
+    "stage": {
+        "anticipation": _("anticipation"),
+        "validation": _("validation"),
+        "rectification": _("rectification"),
+    },
+}
+
+
+def payload_value_label(key: str, value: Any) -> Any:
+    """A payload value as people read it: its label when the key has a closed list of values
+    (PAYLOAD_VALUE_LABELS), yes/no for a boolean, the value itself otherwise."""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    return PAYLOAD_VALUE_LABELS.get(key, {}).get(value, value) if isinstance(value, str) else value

@@ -3,12 +3,40 @@
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import F, Func, Max, QuerySet, TextField
 
 from sesame.access import of_post
 from sesame.models import BorderControlPost, Company
-from tracking.models import Consignment, Event
+from sesame.search import SearchText, search_filter, search_variants
+from tracking.models import Consignment, DeclarationLink, Event
 from tracking.timeline import Timeline, timeline_build
+
+
+def _array_text(field: str) -> Func:
+    # migration 0002: sesame_array_text() is array_to_string(…, ' ') declared IMMUTABLE.
+    return Func(F(field), function="sesame_array_text", output_field=TextField())
+
+
+# Indexed as they are here by migration 0002 (tracking_*_search_trgm): keep them identical.
+CONSIGNMENT_SEARCH_TEXT = SearchText(
+    F("reference"),
+    F("transport_document_number"),
+    _array_text("container_numbers"),
+    _array_text("ched_references"),
+)
+LINK_SEARCH_TEXT = SearchText(F("mrn"), F("client_reference"))
+
+
+def consignments_search(consignments: QuerySet[Consignment], text: str) -> QuerySet[Consignment]:
+    """Consignments whose reference, BL, containers or CHEDs, or whose linked declarations' MRN
+    or client reference, contain ``text`` (case-insensitive), each through its trigram index."""
+    if not search_variants(text):
+        return consignments
+    own = search_filter(Consignment.objects.all(), CONSIGNMENT_SEARCH_TEXT, text)
+    linked = search_filter(DeclarationLink.objects.all(), LINK_SEARCH_TEXT, text)
+    return consignments.filter(
+        pk__in=own.order_by().values("pk").union(linked.order_by().values("consignment_id"))
+    )
 
 
 def consignments_filter(
@@ -29,15 +57,7 @@ def consignments_filter(
         consignments = consignments.filter(expected_arrival__date__gte=arrival_from)
     if arrival_to:
         consignments = consignments.filter(expected_arrival__date__lte=arrival_to)
-    search = search.strip().upper()
-    if search:
-        consignments = consignments.filter(
-            Q(reference__iexact=search)
-            | Q(container_numbers__contains=[search.replace(" ", "")])
-            | Q(ched_references__contains=[search])
-            | Q(declaration_links__mrn=search)
-        ).distinct()
-    return consignments
+    return consignments_search(consignments, search)
 
 
 def consignments_for_company(*, company: Company) -> QuerySet[Consignment]:

@@ -12,13 +12,12 @@ from django.utils.translation import gettext as _
 
 from sesame.access import agent_without_second_factor, request_agent
 from sesame.exports import csv_datetime, csv_response
+from sesame.pagination import page_of
 from sesame.selectors import current_membership
 from tracking import selectors
 from tracking.forms import ConsignmentFilterForm
 from tracking.kinds import CATEGORIES
 from tracking.models import Consignment
-
-PAGE_SIZE = 50
 
 
 def _scope(request: HttpRequest) -> tuple[QuerySet[Consignment], bool]:
@@ -48,17 +47,20 @@ def consignment_list(request: HttpRequest) -> HttpResponse:
     if agent_without_second_factor(request):
         return redirect("mfa_activate_totp")
     form, consignments, read_only = _filtered(request)
-    status = 400 if form.is_bound and not form.is_valid() else 200
+    invalid = form.is_bound and not form.is_valid()
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "tracking/consignment_list.html",
         {
             "form": form,
-            "consignments": consignments[:PAGE_SIZE],
+            "page": page_of(request, consignments),
             "read_only": read_only,
-            "query": request.GET.urlencode(),
+            "query": query.urlencode(),
+            "filtered": bool(form.is_bound and not invalid and any(form.filters().values())),
         },
-        status=status,
+        status=400 if invalid else 200,
     )
 
 

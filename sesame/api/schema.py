@@ -93,15 +93,28 @@ NO_CONTROLS_MULTILINE = (
 )
 
 
+def reference_codes(model: Any, slug_field: str) -> list[str]:
+    """The codes of reference data seeded by migrations (border control posts), read from the
+    seed itself: the schema is the same whatever the database holds, and is built without one
+    (``check --deploy`` on a new machine)."""
+    from sesame.migrations._reference import POSTS
+    from sesame.models import BorderControlPost
+
+    if model is BorderControlPost and slug_field == "code":
+        return sorted(code for code, _name, _port in POSTS)
+    return []
+
+
 def request_field_schema(field: serializers.Field, schema: dict[str, Any]) -> dict[str, Any]:
     """A request field's schema with StrictSerializer's rules that a pattern can say."""
     if "$ref" in schema or "enum" in schema:
         return schema
     queryset: Any = getattr(field, "queryset", None)
     if isinstance(field, serializers.SlugRelatedField) and queryset is not None:
-        # Reference data (border control posts): the codes that exist.
-        schema["enum"] = sorted(queryset.values_list(field.slug_field, flat=True))
-        schema.pop("pattern", None)
+        codes = reference_codes(queryset.model, field.slug_field)
+        if codes:
+            schema["enum"] = codes
+            schema.pop("pattern", None)
         return schema
     if isinstance(field, serializers.DecimalField):
         whole = (field.max_digits or 15) - (field.decimal_places or 0)
