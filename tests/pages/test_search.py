@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from gun import queries
+from gun import selectors
 from gun.models import Declaration, PartnerDocument
 from sesame.models import BorderControlPost
 from sesame.search import search_filter
@@ -97,14 +97,14 @@ def test_declaration_and_document_searches_use_their_trigram_indexes():
     analyze(Declaration, PartnerDocument)
     # The page queries may start from another index at this size (company, control status);
     # each search expression alone goes through its trigram index.
-    assert queries.declarations_of_company(company=company, search="dec-00012").count() == 10
-    assert queries.review_queue(post_id=None, status="open", search="00000123").count() == 1
-    assert queries.partner_documents_of_holder(eori=company.eori, search="0000123").count() == 1
+    assert selectors.declarations_for_company(company=company, search="dec-00012").count() == 10
+    assert selectors.review_queue(post_id=None, status="open", search="00000123").count() == 1
+    assert selectors.partner_documents_of_holder(eori=company.eori, search="0000123").count() == 1
     declarations = search_filter(
-        Declaration.objects.all(), queries.DECLARATION_SEARCH_TEXT, "dec-0"
+        Declaration.objects.all(), selectors.DECLARATION_SEARCH_TEXT, "dec-0"
     )
     assert "gun_declaration_search_trgm" in plan(declarations)
     documents = search_filter(
-        PartnerDocument.objects.order_by(), queries.DOCUMENT_SEARCH_TEXT, "0000123"
+        PartnerDocument.objects.order_by(), selectors.DOCUMENT_SEARCH_TEXT, "0000123"
     )
     assert "gun_partnerdocument_search_trgm" in plan(documents)
