@@ -18,6 +18,8 @@ from dossier.models import AccessLog, Document, Dossier, Share
 from dossier.types import required_types
 from sesame.models import BorderControlPost, Company
 from tracking.models import Consignment
+from tracking.selectors import ConsignmentAmbiguous, consignment_named_by_partner
+from tracking.selectors import ConsignmentUnknown as ConsignmentNotNamed
 
 OWNER = "owner"
 SHARED = "shared"
@@ -152,29 +154,21 @@ def consignment_for_partner_file(
     company_eori: str = "",
     consignment_reference: str = "",
 ) -> Consignment:
-    """The consignment a partner's file is about, named as partners name it for events:
-    EORI + consignment reference (exact), else a container number or a CHED reference held by
-    exactly one active (not exited) consignment. ConsignmentUnknown (404) when none matches,
+    """The consignment a partner's file is about, named as partners name it for events
+    (``tracking.selectors.consignment_named_by_partner``, the one rule): ConsignmentUnknown (404,
+    unlike an event's 422: a file for nothing is refused outright) when none matches,
     AmbiguousConsignment (409) when several active ones hold the container or CHED."""
-    if company_eori and consignment_reference:
-        found = Consignment.objects.filter(
-            company__eori=company_eori, reference=consignment_reference
-        ).first()
-        if found is None:
-            raise ConsignmentUnknown("No consignment matches.")
-        return found
-    if container_number:
-        candidates = Consignment.objects.filter(container_numbers__contains=[container_number])
-    elif ched_reference:
-        candidates = Consignment.objects.filter(ched_references__contains=[ched_reference])
-    else:
-        raise ConsignmentUnknown("No consignment matches.")
-    matches = list(candidates.exclude(status="exited").order_by("pk")[:2])
-    if not matches:
-        raise ConsignmentUnknown("No consignment matches.")
-    if len(matches) > 1:
+    try:
+        return consignment_named_by_partner(
+            company_eori=company_eori,
+            reference=consignment_reference,
+            container_number=container_number,
+            ched_reference=ched_reference,
+        )
+    except ConsignmentNotNamed:
+        raise ConsignmentUnknown("No consignment matches.") from None
+    except ConsignmentAmbiguous:
         raise AmbiguousConsignment(
             "Several active consignments hold it: name the consignment by company_eori and "
             "consignment_reference."
-        )
-    return matches[0]
+        ) from None
