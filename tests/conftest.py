@@ -1,8 +1,23 @@
-"""Fixtures for running things: API clients, a real Celery worker, a real browser."""
+"""Fixtures for running things: API clients, a real Celery worker, a real browser; and what
+lets the suite run in parallel (pytest-xdist) on any machine.
 
+Isolation per pytest process (the xdist workers gw0, gw1, ... or the one process of a serial
+run): its own test database (pytest-django: test_<name>_gw0, ...), its own database on a Redis
+server the suite starts for itself (on a free port, without persistence, stopped with the
+session: the `REDIS_URL` given to the suite is not used, so no run touches another's keys, nor
+anybody's Redis), free ports for every server a test starts, and its own folder of process logs.
+The suite's database connections commit without waiting for the disk (synchronous_commit off,
+its own setting): it trades durability for speed, `make run`'s server keeps it.
+"""
+
+import contextlib
+import itertools
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,12 +33,237 @@ from tests.factories import CompanyFactory, MembershipFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct-horse-battery"
+SUITE_REDIS = "SESAME_SUITE_REDIS"
+"""The suite's Redis server (redis://127.0.0.1:<port>), set by the first pytest process for the
+xdist workers it starts."""
+LOGS = ROOT / ".local" / "test-logs"
+HEAVY_FIXTURES = {
+    "browser": "browser",
+    "page": "browser",
+    "celery_worker_process": "processes",
+    "start_worker": "processes",
+    "uvicorn_server": "processes",
+    "front": "processes",
+    "make_run": "processes",
+}
+"""Tests that start heavy processes, by fixture: each group runs on one xdist worker at a time
+(`--dist loadgroup`), so that two browsers or two stacks do not fight over 2 CPUs."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def dies_with_this_process(argv: list[str], sig: str = "TERM") -> list[str]:
+    """`argv` run so that it gets `sig` when the pytest process that starts it dies, even by
+    SIGKILL (util-linux setpriv sets the parent-death signal, then executes `argv`)."""
+    return ["setpriv", f"--pdeathsig={sig}", "--", *argv]
+
+
+# --- The suite's own Redis -------------------------------------------------------------------
+
+
+def _start_suite_redis(directory: Path) -> subprocess.Popen[bytes]:
+    from scripts.services import redis_argv
+
+    if not shutil.which("redis-server"):
+        raise pytest.UsageError(
+            "the suite starts its own Redis: install redis-server (`make test` does)"
+        )
+    log = directory / "redis.log"
+    for _ in range(5):
+        port = free_port()
+        process = subprocess.Popen(
+            dies_with_this_process([*redis_argv(port, directory), "--databases", "256"]),
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while process.poll() is None and time.monotonic() < deadline:
+            with contextlib.suppress(redis.RedisError):
+                if redis.Redis(port=port, socket_timeout=1).ping():
+                    os.environ[SUITE_REDIS] = f"redis://127.0.0.1:{port}"
+                    return process
+            time.sleep(0.05)
+        process.kill()
+        process.wait()
+    raise pytest.UsageError(f"the suite's Redis did not start: {log.read_text()[-2000:]}")
+
+
+def _use_redis(url: str) -> None:
+    """Point this process (cache, Celery, live streams) and the processes its tests start
+    (`service_env`) at `url`."""
+    settings.REDIS_URL = url
+    settings.CACHES["default"]["LOCATION"] = url
+    settings.CELERY_BROKER_URL = url
+    settings.CELERY_RESULT_BACKEND = url
+    from sesame.celery import app
+
+    app.conf.broker_url = url
+    app.conf.result_backend = url
+
+
+def worker_number() -> int | None:
+    """0, 1, ... in xdist worker gw0, gw1, ...; None in a serial run or the xdist controller."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return int(worker.removeprefix("gw")) if worker else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # a serial run, or the controller of xdist workers
+        _clean_old_logs()
+        directory = Path(tempfile.mkdtemp(prefix="sesame-suite-redis-"))
+        config.stash[_redis_key] = (_start_suite_redis(directory), directory)
+    number = worker_number()
+    _use_redis(f"{os.environ[SUITE_REDIS]}/{0 if number is None else number + 1}")
+    # The suite's own durability trade: commits do not wait for the disk.
+    options = settings.DATABASES["default"].setdefault("OPTIONS", {})
+    options["options"] = (options.get("options", "") + " -c synchronous_commit=off").strip()
+    config.stash[_logs_key] = _Logs()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    process, directory = config.stash.get(_redis_key, (None, None))
+    if process is not None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        LOGS.rmdir()  # only when no test kept a log
+
+
+_redis_key = pytest.StashKey[tuple[subprocess.Popen[bytes], Path]]()
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _clean_redis() -> None:
-    """Each run starts with an empty Redis database (cache, broker, rate limits)."""
+    """Each run starts with an empty Redis database (cache, broker, rate limits): this
+    process's own database on the suite's Redis."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: object) -> None:
+    """The test database, created by pytest-django; the processes that tests start (workers,
+    servers) commit without waiting for the disk too."""
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(
+            f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
+            "SET synchronous_commit TO off"
+        )
+
+
+# --- Heavy tests grouped for xdist -----------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        groups = {HEAVY_FIXTURES[name] for name in names if name in HEAVY_FIXTURES}
+        if item.get_closest_marker("browser"):
+            groups.add("browser")
+        if item.get_closest_marker("worker"):
+            groups.add("processes")
+        if groups and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(min(groups)))
+
+
+# --- Process logs: kept only for failed tests ------------------------------------------------
+
+
+class _Logs:
+    """The logs of the processes this pytest process starts, and when tests failed."""
+
+    def __init__(self) -> None:
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+        self.directory = LOGS / f"{worker}-{os.getpid()}"
+        self.files: list[tuple[Path, float]] = []
+        self.failures: list[tuple[float, float]] = []
+        self.current: float = time.time()
+        self.counter = itertools.count(1)
+
+    def new(self, name: str) -> Path:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{next(self.counter):03d}-{name}.log"
+        self.files.append((path, time.time()))
+        return path
+
+    def clean(self) -> None:
+        """Delete every log no failed test saw being written: a log is kept when it was
+        created before the end of a failed test and written after its start."""
+        for path, created in self.files:
+            with contextlib.suppress(FileNotFoundError):
+                written = path.stat().st_mtime
+                if not any(created <= end and written >= start for start, end in self.failures):
+                    path.unlink()
+        with contextlib.suppress(OSError):
+            self.directory.rmdir()  # only when empty
+
+
+_logs_key = pytest.StashKey[_Logs]()
+_config: list[pytest.Config] = []
+
+
+def process_log(name: str) -> Path:
+    """A log file for a process a test starts (.local/test-logs/<worker>-<pid>/); it is deleted
+    at the end of the session unless a test failed while it was being written."""
+    return _config[0].stash[_logs_key].new(name)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _config[:] = [session.config]
+
+
+def pytest_runtest_logstart(nodeid: str, location: object) -> None:
+    if _config:
+        _config[0].stash[_logs_key].current = time.time()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.failed and _config:
+        logs = _config[0].stash[_logs_key]
+        logs.failures.append((logs.current, time.time()))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    logs = session.config.stash.get(_logs_key, None)
+    if logs is not None:
+        logs.clean()
+
+
+def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not LOGS.exists():
+        return
+    kept = sorted(p for p in LOGS.rglob("*.log"))
+    if kept:
+        terminalreporter.write_line(  # type: ignore[attr-defined]
+            f"logs of the processes started by failed tests: {LOGS} ({len(kept)} files)"
+        )
+
+
+def _clean_old_logs() -> None:
+    """Logs kept by an earlier run go when a new run starts (not those of a run still going)."""
+    for legacy in (ROOT / ".local").glob("test-*.log"):  # where logs were written before
+        legacy.unlink(missing_ok=True)
+    if not LOGS.exists():
+        return
+    for directory in LOGS.iterdir():
+        pid = directory.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and Path(f"/proc/{pid}").exists():
+            continue
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
@@ -115,9 +355,12 @@ def database_url() -> str:
 
 
 def service_env(**extra: str) -> dict[str, str]:
-    """Environment for a process of the stack (worker, servers) started by a test."""
+    """Environment for a process of the stack (worker, servers) started by a test: this pytest
+    process's test database and Redis database."""
+    celery = {"CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"}  # from REDIS_URL, as in the tests
+    env = {k: v for k, v in os.environ.items() if k not in celery}
     return {
-        **os.environ,
+        **env,
         "SESAME_DEV": "1",
         "DATABASE_URL": database_url(),
         "REDIS_URL": settings.REDIS_URL,
@@ -133,29 +376,30 @@ class Worker:
         self.concurrency = concurrency
         self.extra_env = extra_env or {}
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = ROOT / ".local" / f"test-worker-{os.getpid()}.log"
+        self.log = process_log("celery-worker")
 
     def start(self) -> "Worker":
-        self.log.parent.mkdir(exist_ok=True)
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "sesame",
-                "worker",
-                "-l",
-                "info",
-                "--concurrency",
-                str(self.concurrency),
-                "--pool",
-                "prefork",
-                "--without-mingle",
-                "--without-gossip",
-                "-n",
-                f"test-{os.getpid()}@%h",
-            ],
+            dies_with_this_process(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "sesame",
+                    "worker",
+                    "-l",
+                    "info",
+                    "--concurrency",
+                    str(self.concurrency),
+                    "--pool",
+                    "prefork",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "-n",
+                    f"test-{os.getpid()}@%h",
+                ]
+            ),
             cwd=ROOT,
             env=service_env(**self.extra_env),
             stdout=self.log.open("wb"),
