@@ -150,7 +150,8 @@ class Cluster:
 
     def as_owner(self, cmd: list[str]) -> list[str]:
         # PostgreSQL refuses to run as root: its tools run as the `postgres` system user.
-        return ["runuser", "-u", self.owner, "--", *cmd] if is_root() else cmd
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        return [runuser, "-u", self.owner, "--", *cmd] if is_root() else cmd
 
     def prepare(self) -> None:
         """Create the cluster when it does not exist; (re)write its access rules."""
