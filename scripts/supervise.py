@@ -321,8 +321,8 @@ class Supervisor:
     def start_watchdog(self) -> None:
         """The process that cleans up if this one is killed without a chance to do it."""
         self._save()
-        log = self.state_path.with_name(self.state_path.stem + "-watchdog.log")
-        with log.open("ab") as out:
+        # Written to only when the watchdog had something to stop.
+        with self.state_path.with_name("watchdog.log").open("ab") as out:
             self.watchdog = subprocess.Popen(
                 [sys.executable, __file__, "watchdog", str(os.getpid()), str(self.state_path)],
                 stdin=subprocess.DEVNULL,
