@@ -12,6 +12,7 @@ its own setting): it trades durability for speed, `make run`'s server keeps it.
 
 import contextlib
 import itertools
+import json
 import os
 import shutil
 import socket
@@ -38,6 +39,10 @@ SUITE_REDIS = "SESAME_SUITE_REDIS"
 xdist workers it starts."""
 TEMPLATE = "SESAME_TEST_TEMPLATE"
 """The migrated database the xdist workers' test databases are copied from."""
+RUN = "SESAME_TEST_RUN"
+"""This run's id (the first pytest process's pid), in the names of its folders of logs."""
+GROUPS = "SESAME_TEST_GROUPS"
+"""The folder where xdist workers write the groups of the tests they collected."""
 LOGS = ROOT / ".local" / "test-logs"
 HEAVY_FIXTURES = {
     "browser": "browser",
@@ -180,6 +185,7 @@ def _create_template(config: pytest.Config) -> str | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # a serial run, or the controller of xdist workers
+        os.environ[RUN] = str(os.getpid())
         _clean_old_logs()
         directory = Path(tempfile.mkdtemp(prefix="sesame-suite-redis-"))
         config.stash[_redis_key] = (_start_suite_redis(directory), directory)
@@ -187,6 +193,8 @@ def pytest_configure(config: pytest.Config) -> None:
     _use_redis(f"{os.environ[SUITE_REDIS]}/{0 if number is None else number + 1}")
     if not hasattr(config, "workerinput"):
         config.stash[_template_key] = _create_template(config)
+        if config.option.dist != "no" and config.option.tx:
+            os.environ[GROUPS] = tempfile.mkdtemp(prefix="sesame-test-groups-")
     elif os.environ.get(TEMPLATE):
         settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = os.environ[TEMPLATE]
     # The suite's own durability trade: commits do not wait for the disk.
@@ -199,6 +207,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     template = config.stash.get(_template_key, None)
     if template is not None:
         _drop_template(template)
+    if not hasattr(config, "workerinput") and os.environ.get(GROUPS):
+        shutil.rmtree(os.environ.pop(GROUPS), ignore_errors=True)
     process, directory = config.stash.get(_redis_key, (None, None))
     if process is not None:
         process.terminate()
@@ -237,19 +247,72 @@ def django_db_setup(django_db_setup: None, django_db_blocker: object) -> None:
 
 
 # --- Heavy tests grouped for xdist -----------------------------------------------------------
+#
+# xdist's own `--dist loadgroup` reads a test's group from a suffix it appends to the test's id,
+# which pytest 9.2 no longer lets a plugin change (pytest-xdist#1386): the groups would silently
+# be ignored. So each worker writes the groups of what it collected to a file, and the
+# controller's scheduler (a LoadGroupScheduling) reads them.
+
+
+def _group_of(item: pytest.Item) -> str | None:
+    for mark in item.iter_markers("xdist_group"):
+        return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+    return None
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    groups: dict[str, str] = {}
     for item in items:
         names = getattr(item, "fixturenames", ())
-        groups = {HEAVY_FIXTURES[name] for name in names if name in HEAVY_FIXTURES}
+        heavy = {HEAVY_FIXTURES[name] for name in names if name in HEAVY_FIXTURES}
         if item.get_closest_marker("browser"):
-            groups.add("browser")
+            heavy.add("browser")
         if item.get_closest_marker("worker"):
-            groups.add("processes")
-        if groups and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(min(groups)))
+            heavy.add("processes")
+        if heavy and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(min(heavy)))
+        group = _group_of(item)
+        if group is not None:
+            groups[item.nodeid] = group
+    config.stash[_groups_key] = groups
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In an xdist worker, before it tells the controller what it collected."""
+    directory = os.environ.get(GROUPS)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if directory and worker and hasattr(session.config, "workerinput"):
+        path = Path(directory) / f"{worker}.json"
+        path.with_suffix(".tmp").write_text(json.dumps(session.config.stash.get(_groups_key, {})))
+        path.with_suffix(".tmp").replace(path)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupScheduling(LoadGroupScheduling):
+        """Groups from the workers' files; xdist's own suffix still works where pytest keeps
+        it (before 9.2)."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.groups is None:
+                self.groups = {}
+                for path in Path(os.environ[GROUPS]).glob("*.json"):
+                    self.groups.update(json.loads(path.read_text()))
+            group = self.groups.get(nodeid)
+            return f"group:{group}" if group else super()._split_scope(nodeid)
+
+    return GroupScheduling(config, log)  # type: ignore[arg-type]
+
+
+_groups_key = pytest.StashKey[dict[str, str]]()
 
 
 # --- Process logs: kept only for failed tests ------------------------------------------------
@@ -260,7 +323,7 @@ class _Logs:
 
     def __init__(self) -> None:
         worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        self.directory = LOGS / f"{worker}-{os.getpid()}"
+        self.directory = LOGS / f"{os.environ[RUN]}-{worker}-{os.getpid()}"
         self.files: list[tuple[Path, float]] = []
         self.failures: list[tuple[float, float]] = []
         self.current: float = time.time()
@@ -319,7 +382,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 def pytest_terminal_summary(terminalreporter: object, config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not LOGS.exists():
         return
-    kept = sorted(p for p in LOGS.rglob("*.log"))
+    kept = sorted(LOGS.glob(f"{os.environ[RUN]}-*/*.log"))
     if kept:
         terminalreporter.write_line(  # type: ignore[attr-defined]
             f"logs of the processes started by failed tests: {LOGS} ({len(kept)} files)"
@@ -536,8 +599,9 @@ CHROMIUM = "/usr/bin/chromium"
 def browser() -> Iterator[object]:
     """Debian's chromium driven by Playwright."""
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -559,6 +623,8 @@ def browser() -> Iterator[object]:
 def page(browser: object) -> Iterator[object]:
     context = browser.new_context(locale="fr-FR")  # type: ignore[attr-defined]
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    # Bounds for a page to load or an element to appear, not speed targets: generous, for a
+    # machine whose 2 CPUs run several suites at once.
+    page.set_default_timeout(30_000)
     yield page
     context.close()
