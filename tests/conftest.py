@@ -2,12 +2,14 @@
 lets the suite run in parallel (pytest-xdist) on any machine.
 
 Isolation per pytest process (the xdist workers gw0, gw1, ... or the one process of a serial
-run): its own test database (pytest-django: test_<name>_gw0, ...), its own database on a Redis
-server the suite starts for itself (on a free port, without persistence, stopped with the
-session: the `REDIS_URL` given to the suite is not used, so no run touches another's keys, nor
-anybody's Redis), free ports for every server a test starts, and its own folder of process logs.
-The suite's database connections commit without waiting for the disk (synchronous_commit off,
-its own setting): it trades durability for speed, `make run`'s server keeps it.
+run): its own test database (pytest-django: test_<name>_gw0, ..., copied from one template the
+controller migrates), its own database on a Redis server the suite starts for itself (on a free
+port, without persistence, stopped with the session: the `REDIS_URL` given to the suite is not
+used, so no run touches another's keys, nor anybody's Redis), free ports for every server a test
+starts, and its own folder of process logs, kept only for failed tests. The suite's database
+connections commit without waiting for the disk (synchronous_commit off, its own setting): it
+trades durability for speed, `make run`'s server keeps it. Tests that start heavy processes are
+grouped (HEAVY_FIXTURES) for `--dist loadgroup`.
 """
 
 import contextlib
