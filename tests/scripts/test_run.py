@@ -24,7 +24,13 @@ import psycopg2
 import pytest
 import requests
 
-from scripts.supervise import descendants, port_listening, read_state, start_time
+from scripts.supervise import (
+    command_line,
+    descendants,
+    port_listening,
+    read_state,
+    start_time,
+)
 from tests.conftest import ROOT, free_port, process_log
 
 READY = "Sesame is ready"
@@ -124,7 +130,7 @@ class MakeRun:
         deadline = time.monotonic() + 60
         while True:
             with_pid = [p for p, started in processes.items() if start_time(p) == started]
-            left = [f"{p} {Path(f'/proc/{p}/cmdline').read_bytes()!r}" for p in with_pid]
+            left = [f"{p} {command_line(p)}" for p in with_pid]  # "?" once it is gone
             ports = [p for p in self.ports.values() if port_listening(p)]
             if (not left and not ports) or time.monotonic() > deadline:
                 return left, ports
