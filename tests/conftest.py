@@ -151,11 +151,17 @@ def _drop_template(name: str) -> None:
         connection.close()
 
 
+def _distributed(config: pytest.Config) -> bool:
+    """Whether this pytest process is the controller of xdist workers."""
+    option = config.option
+    return getattr(option, "dist", "no") != "no" and bool(getattr(option, "tx", None))
+
+
 def _create_template(config: pytest.Config) -> str | None:
     """Under xdist, the controller migrates one template database before the workers start;
     each worker's test database is then a copy of it (CREATE DATABASE ... TEMPLATE, about a
     second) instead of running every migration again, all workers at once on 2 CPUs."""
-    if config.option.dist == "no" or not config.option.tx:
+    if not _distributed(config):
         return None
     db = settings.DATABASES["default"]
     template = (db.get("TEST", {}).get("NAME") or f"test_{db['NAME']}") + "_template"
@@ -195,7 +201,7 @@ def pytest_configure(config: pytest.Config) -> None:
     _use_redis(f"{os.environ[SUITE_REDIS]}/{0 if number is None else number + 1}")
     if not hasattr(config, "workerinput"):
         config.stash[_template_key] = _create_template(config)
-        if config.option.dist != "no" and config.option.tx:
+        if _distributed(config):
             os.environ[GROUPS] = tempfile.mkdtemp(prefix="sesame-test-groups-")
     elif os.environ.get(TEMPLATE):
         settings.DATABASES["default"].setdefault("TEST", {})["TEMPLATE"] = os.environ[TEMPLATE]
@@ -236,15 +242,20 @@ def _clean_redis() -> None:
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: object) -> None:
+def django_db_setup(django_db_setup: None, django_db_blocker: object) -> Iterator[None]:
     """The test database, created by pytest-django; the processes that tests start (workers,
-    servers) commit without waiting for the disk too."""
+    servers) commit without waiting for the disk too. At the end, a connection some thread or
+    process left open does not stop pytest-django from dropping it."""
     from django.db import connection
 
+    name = connection.ops.quote_name(connection.settings_dict["NAME"])
+    with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
+        cursor.execute(f"ALTER DATABASE {name} SET synchronous_commit TO off")
+    yield
     with django_db_blocker.unblock(), connection.cursor() as cursor:  # type: ignore[attr-defined]
         cursor.execute(
-            f"ALTER DATABASE {connection.ops.quote_name(connection.settings_dict['NAME'])} "
-            "SET synchronous_commit TO off"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
 
 
@@ -291,7 +302,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         path.with_suffix(".tmp").replace(path)
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
     if config.getvalue("dist") != "loadgroup":
         return None
