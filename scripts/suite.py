@@ -6,8 +6,8 @@ PostgreSQL at DATABASE_URL is used when it answers; otherwise the project-local 
 whatever ends it (scripts/supervise.py). The suite starts its own Redis (tests/conftest.py).
 The tools the tests drive (chromium, nginx, gettext, redis-server) are installed when missing.
 
-TEST_PROCESSES: how many pytest processes (default `DEFAULT_PROCESSES`, measured on 2 CPUs in
-docs/PERFORMANCE.md; 0 runs the suite serially). Arguments are passed to pytest.
+TEST_PROCESSES: how many pytest processes (default `auto`: one per CPU, the best of 2, 3 and 4
+on 2 CPUs, docs/PERFORMANCE.md; 0 runs the suite in one process). Arguments go to pytest.
 """
 
 import os
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import services  # noqa: E402
 from supervise import Stopped, Supervisor, set_parent_death_signal  # noqa: E402
 
-DEFAULT_PROCESSES = "3"
+DEFAULT_PROCESSES = "auto"
 # Production-like values for `check --deploy`: nothing of development leaks into it.
 DEPLOY_ENV = {
     "SESAME_DEV": "0",
