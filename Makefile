@@ -8,18 +8,12 @@ export SESAME_DEV ?= 1
 export DATABASE_URL ?= postgres://sesame:sesame@127.0.0.1:54329/sesame
 export REDIS_URL ?= redis://127.0.0.1:63799/0
 export PYTHONUNBUFFERED := 1
-# The suite has a Redis database of its own, apart from `make run`'s.
-TEST_REDIS_URL ?= $(patsubst %/0,%/1,$(REDIS_URL))
-
-# Production-like values for `check --deploy`: nothing of development leaks into it.
-DEPLOY_ENV := SESAME_DEV=0 DEBUG=0 ALLOWED_HOSTS=sesame.example.org \
-	SECRET_KEY=deploy-check-$(shell head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 
 .PHONY: help setup run test lint bench services-down messages
 
 help:
-	@echo "make run   - the portal with demo data on http://127.0.0.1:8000"
-	@echo "make test  - the whole suite, ruff and check --deploy"
+	@echo "make run   - the portal with demo data on http://127.0.0.1:8000 (FRONT_PORT)"
+	@echo "make test  - the whole suite in parallel, ruff and check --deploy"
 	@echo "make bench - the benchmarks, figures written to docs/PERFORMANCE.md"
 
 $(VENV_STAMP): pyproject.toml
@@ -34,13 +28,7 @@ run: setup
 	@exec $(PY) scripts/run.py
 
 test: setup
-	@$(PY) scripts/services.py up --nginx --chromium
-	@$(PY) scripts/axe_core.py >/dev/null
-	@$(PY) manage.py makemigrations --check --dry-run -v1
-	@REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
-	@.venv/bin/ruff check .
-	@$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
-	@$(MAKE) --no-print-directory lint
+	@exec $(PY) scripts/suite.py $(PYTEST_ARGS)
 
 lint: setup
 	@.venv/bin/ruff check .

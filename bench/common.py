@@ -79,8 +79,33 @@ def machine_line() -> str:
     m = machine()
     return (
         f"Machine: {m['nproc']} CPU ({m['cpu']}), {m['memory']} memory, Python {m['python']}; "
-        f"measured {m['date']} (load average before the run: {m['load']})."
+        f"measured {m['date']} (load average before the run: {m['load']}). "
+        f"{database_durability()}"
     )
+
+
+def database_durability(url: str | None = None) -> str:
+    """What the PostgreSQL server measured trades for speed: its fsync, synchronous_commit and
+    full_page_writes (`make run`'s own cluster keeps all three on)."""
+    import psycopg2
+
+    url = url or os.environ.get("DATABASE_URL", "postgres://sesame:sesame@127.0.0.1:54329/sesame")
+    for candidate in (url, _with_database(url, "postgres")):
+        try:
+            connection = psycopg2.connect(candidate, connect_timeout=3)
+        except psycopg2.Error:
+            continue
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('fsync', 'synchronous_commit', 'full_page_writes') ORDER BY name"
+                )
+                settings = ", ".join(f"{name} {setting}" for name, setting in cursor.fetchall())
+        finally:
+            connection.close()
+        return f"PostgreSQL durability: {settings}."
+    return "PostgreSQL durability: unknown (the server did not answer before the run)."
 
 
 # --- docs/PERFORMANCE.md -------------------------------------------------------------------

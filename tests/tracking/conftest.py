@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from sesame.models import BorderControlPost, Company, User
-from tests.conftest import ROOT, service_env
+from tests.conftest import ROOT, dies_with_this_process, process_log, service_env
 from tracking.models import Consignment
 from tracking.services import consignment_create
 
@@ -80,10 +80,9 @@ class Server:
 
     def __init__(self, argv: list[str], port: int, name: str, **env: str) -> None:
         self.port = port
-        self.log = ROOT / ".local" / f"test-{name}-{port}.log"
-        self.log.parent.mkdir(exist_ok=True)
+        self.log = process_log(f"{name}-{port}")
         self.process = subprocess.Popen(
-            argv,
+            dies_with_this_process(argv),
             cwd=ROOT,
             env=service_env(**env),
             stdout=self.log.open("wb"),

@@ -1,6 +1,7 @@
 """An operator has the consignment page open; a partner posts an event; the page shows it
 without a reload. Pages by gunicorn, streams by uvicorn, both behind nginx (deploy template)."""
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -11,6 +12,7 @@ import requests
 from playwright.sync_api import expect
 
 from scripts.front import render
+from tests.conftest import dies_with_this_process
 from tests.tracking.conftest import (
     Server,
     free_port,
@@ -46,7 +48,9 @@ def front():
     )
     (prefix / "nginx.conf").write_text(conf)
     nginx = subprocess.Popen(
-        ["nginx", "-c", str(prefix / "nginx.conf"), "-p", str(prefix), "-g", "daemon off;"],
+        dies_with_this_process(
+            ["nginx", "-c", str(prefix / "nginx.conf"), "-p", str(prefix), "-g", "daemon off;"]
+        ),
         stdout=subprocess.DEVNULL,
         stderr=(prefix / "logs" / "stderr.log").open("wb"),
     )
@@ -56,6 +60,7 @@ def front():
     nginx.wait(10)
     web.stop()
     stream.stop()
+    shutil.rmtree(prefix, ignore_errors=True)
 
 
 def test_partner_event_appears_on_the_open_page_without_reload(
