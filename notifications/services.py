@@ -7,7 +7,9 @@ Guarantees, in one place:
   lease); a row whose lease ran out (the worker died) can be claimed again;
 - the Twilio SID is stored in the same update that marks the row accepted; a retry after an
   ambiguous failure (timeout, crash mid-call) first looks the message up at Twilio and adopts it
-  rather than sending it a second time;
+  rather than sending it a second time (Twilio has no idempotency key: a message Twilio had not
+  yet created when the lookup ran, a request it read after the client's timeout, is sent twice;
+  the lease is longer than the timeout so that the lookup comes after it);
 - workers take rows in batches (one claim for up to conf.BATCH_SIZE rows of a channel, Attempt
   rows written before any call, results written in bulk, a bounded number of queries whatever
   the batch size); a call that could end after the batch's lease is not started.
