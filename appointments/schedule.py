@@ -22,6 +22,7 @@ from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
+from django.utils.translation import gettext as _
 
 PARIS = ZoneInfo("Europe/Paris")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -63,18 +64,22 @@ def _hm(minutes: int) -> str:
 def _minutes(text: str) -> int:
     match = _TIME.match(text)
     if not match:
-        raise HoursError(f"{text!r} is not a time (HH:MM).")
+        raise HoursError(_("%(value)s is not a time (HH:MM).") % {"value": repr(text)})
     return int(match[1]) * 60 + int(match[2])
 
 
 def _day_range(text: str) -> list[int]:
     first, dash, last = text.partition("-")
     if first not in WEEKDAYS or (dash and last not in WEEKDAYS):
-        raise HoursError(f"{text!r} is not a day or a range of days (mon … sun).")
+        raise HoursError(
+            _("%(value)s is not a day or a range of days (mon … sun).") % {"value": repr(text)}
+        )
     start = WEEKDAYS.index(first)
     end = WEEKDAYS.index(last) if dash else start
     if end < start:
-        raise HoursError(f"{text!r}: a range of days goes from Monday towards Sunday.")
+        raise HoursError(
+            _("%(value)s: a range of days goes from Monday towards Sunday.") % {"value": repr(text)}
+        )
     return list(range(start, end + 1))
 
 
@@ -86,25 +91,34 @@ def hours_parse(text: str) -> Hours:
     days: list[tuple[tuple[int, int], ...] | None] = [None] * 7
     groups = [group.strip() for group in text.lower().split(";") if group.strip()]
     if not groups:
-        raise HoursError("Give at least one day with its opening intervals.")
+        raise HoursError(_("Give at least one day with its opening intervals."))
     for group in groups:
         words = group.split()
         if len(words) < 2:
-            raise HoursError(f"{group!r}: give the days, then at least one interval.")
+            raise HoursError(
+                _("%(value)s: give the days, then at least one interval.") % {"value": repr(group)}
+            )
         intervals: list[tuple[int, int]] = []
         for word in words[1:]:
             match = _INTERVAL.match(word)
             if not match:
-                raise HoursError(f"{word!r} is not an interval (HH:MM-HH:MM).")
+                raise HoursError(
+                    _("%(value)s is not an interval (HH:MM-HH:MM).") % {"value": repr(word)}
+                )
             start, end = _minutes(match[1]), _minutes(match[2])
             if end <= start:
-                raise HoursError(f"{word!r}: the interval ends before it starts.")
+                raise HoursError(
+                    _("%(value)s: the interval ends before it starts.") % {"value": repr(word)}
+                )
             if intervals and start < intervals[-1][1]:
-                raise HoursError(f"{word!r}: intervals must be in order and not overlap.")
+                raise HoursError(
+                    _("%(value)s: intervals must be in order and not overlap.")
+                    % {"value": repr(word)}
+                )
             intervals.append((start, end))
         for day in _day_range(words[0]):
             if days[day] is not None:
-                raise HoursError(f"{WEEKDAYS[day]} is given twice.")
+                raise HoursError(_("%(day)s is given twice.") % {"day": WEEKDAYS[day]})
             days[day] = tuple(intervals)
     return Hours(tuple(day or () for day in days))
 

@@ -42,6 +42,7 @@ _TYPES = [
 
 TYPES: dict[str, DocumentType] = {kind.code: kind for kind in _TYPES}
 TYPE_CHOICES = [(kind.code, kind.label) for kind in _TYPES]
+COMPANY_TYPE_CHOICES = [(kind.code, kind.label) for kind in _TYPES if kind.origin == COMPANY]
 
 
 def types_for_origin(origin: str) -> list[str]:

@@ -100,6 +100,8 @@ class MandateForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text=_("Leave empty for a mandate until revoked."),
     )
+
+
 # --- the operator's rectification form ---------------------------------------------------------
 # The page posts flat field names (item-0-commodity_code, item-0-doc-1-quantity, ...); the form
 # builds the API's payload from them and validates it with the API's own serializer
@@ -397,9 +399,12 @@ class RectificationForm:
         for spec, field in zip(SHEET_FIELDS, row.sheet, strict=True):
             # Units are compared exactly by the GUN (F034): kept as typed, like the API does.
             raw = field.value if spec.exact else field.value.strip()
-            if _input_kind(spec) == "decimal":
+            kind = _input_kind(spec)
+            if kind == "decimal":
                 raw = raw.replace(",", ".")
-            sheet[spec.name] = raw or None
+            # The API takes a JSON integer; anything else typed is left for its message.
+            value: Any = int(raw) if kind == "integer" and raw.isascii() and raw.isdigit() else raw
+            sheet[spec.name] = value if value != "" else None
         return sheet
 
     def is_valid(self) -> bool:

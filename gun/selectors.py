@@ -705,6 +705,8 @@ def declaration_summary(*, company: Any, declaration_id: str = "", mrn: str = ""
         "ledger": ledger,
         "runs": runs,
     }
+
+
 def declaration_version_locked(*, pk: Any, company: Any = None) -> int | None:
     """The declaration's ``version``, its row locked FOR UPDATE until the transaction ends (the
     API's If-Match); None when it does not exist or, given ``company``, is not that company's."""

@@ -85,6 +85,8 @@ def on_dossier_completed(sender: Any, consignment: Any, **kwargs: Any) -> None:
         event="",
         detail="",
     )
+
+
 def feed_on_event_recorded(sender: Any, event: Any, **kwargs: Any) -> None:
     feed.tracking_event_recorded(event=event)
 

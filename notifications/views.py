@@ -44,7 +44,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
                 "delivery": item,
                 "label": kind.label if kind else item.kind,
                 "urgent": bool(kind and kind.urgent),
-                "declaration_url": _declaration_url(item.event.payload) if is_member else "",
+                "declaration_url": (
+                    _declaration_url(item.event.payload) if is_member and item.event else ""
+                ),
             }
         )
     return render(

@@ -60,6 +60,8 @@ class CompanyChoiceForm(forms.Form):
     def __init__(self, *args: Any, memberships: list[Membership], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["company"].choices = [(m.company_id, m.company.name) for m in memberships]  # type: ignore[attr-defined]
+
+
 class ApiKeyForm(forms.Form):
     """A new API key of the company: a name and what it may do (sesame.api.scopes)."""
 

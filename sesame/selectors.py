@@ -88,6 +88,8 @@ def invitations_open(*, company: Company) -> QuerySet[Invitation]:
 
 def user_exists(*, email: str) -> bool:
     return User.objects.filter(email__iexact=email).exists()
+
+
 def api_keys_for_owner(*, company: Company | None = None, partner: str = "") -> QuerySet[APIKey]:
     """The keys of a company, or of a partner system (newest first)."""
     if company is not None:

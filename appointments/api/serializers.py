@@ -1,5 +1,6 @@
 from typing import Any
 
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from appointments.models import (
@@ -63,7 +64,16 @@ class BookSerializer(serializers.Serializer):
     containers = serializers.ListField(
         child=serializers.CharField(max_length=11), max_length=50, required=False
     )
-    contact_phone = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    # E.164 or empty ($: a trailing newline is refused as a control character by the API).
+    contact_phone = serializers.RegexField(
+        r"^(\+[1-9][0-9]{7,14})?$",
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        error_messages={
+            "invalid": _("Enter a phone number in international form, e.g. +33612345678.")
+        },
+    )
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 
 

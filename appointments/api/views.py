@@ -33,6 +33,7 @@ from appointments.api.serializers import (
 )
 from appointments.errors import AppointmentError, Invalid
 from appointments.models import Appointment, WaitlistEntry
+from sesame.api.middleware import no_body
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import HasApiKey, IsCompanyKey, request_company, request_partner
 from sesame.models import Company
@@ -198,6 +199,8 @@ class AvailabilityView(APIView):
 
 
 class AppointmentListView(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
+
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":
             return [IsCompanyKey()]
@@ -212,7 +215,7 @@ class AppointmentListView(APIView):
         filters = AppointmentFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         appointments = selectors.appointments_filter(_visible(request), **filters.validated_data)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(appointments, request, view=self)
         return paginator.get_paginated_response(AppointmentSerializer(page, many=True).data)
 
@@ -345,6 +348,7 @@ AUTHORITY_ERRORS = {
 
 
 class CheckInView(AuthorityAction):
+    @no_body
     @extend_schema(
         summary="The container is presented (booked → checked_in)",
         request=None,
@@ -383,6 +387,7 @@ class CompleteView(AuthorityAction):
 
 
 class NoShowView(AuthorityAction):
+    @no_body
     @extend_schema(
         summary="The container was not presented (booked → no_show)",
         request=None,
@@ -465,6 +470,7 @@ class WaitlistDetailView(APIView):
 class WaitlistAcceptView(APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Book the offered slot",
         request=None,
@@ -482,6 +488,7 @@ class WaitlistAcceptView(APIView):
 class WaitlistCancelView(APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Stop waiting", request=None, responses={200: WaitlistSerializer, **ERRORS}
     )

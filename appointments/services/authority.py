@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments import schedule
 from appointments.errors import Conflict, Invalid
@@ -100,9 +101,11 @@ def appointment_complete(
     from tracking.services import event_record
 
     if check not in Check.values:
-        raise Invalid("invalid_choice", "Check is identity or physical.", field="check")
+        raise Invalid("invalid_choice", str(_("Check is identity or physical.")), field="check")
     if result not in Result.values:
-        raise Invalid("invalid_choice", "Result is compliant or non_compliant.", field="result")
+        raise Invalid(
+            "invalid_choice", str(_("Result is compliant or non_compliant.")), field="result"
+        )
     note = (note or "")[:1000]
     current = _locked(appointment)
     _transition(
@@ -174,7 +177,7 @@ def _rebook(current: Appointment, *, reason: str, by: str) -> Appointment:
     )
     slot = schedule.first_open_slot_after(settings_of(calendar), day, closures)
     if slot is None:
-        raise Conflict("not_a_slot", "No open day within a year to rebook on.")
+        raise Conflict("not_a_slot", str(_("No open day within a year to rebook on.")))
     now = timezone.now()
     rebooked = Appointment.objects.create(
         consignment=current.consignment,
@@ -223,11 +226,11 @@ def closure_declare(
     with priority after the closure; offers held inside it go back to waiting. One transaction;
     returns the closure and the new priority appointments."""
     if service and service not in Service.values:
-        raise Invalid("invalid_choice", "Unknown service.", field="service")
+        raise Invalid("invalid_choice", str(_("Unknown service.")), field="service")
     if ends_at <= starts_at:
-        raise Invalid("invalid", "The closure must end after it starts.", field="ends_at")
+        raise Invalid("invalid", str(_("The closure must end after it starts.")), field="ends_at")
     if not reason.strip():
-        raise Invalid("required", "Give a reason.", field="reason")
+        raise Invalid("required", str(_("Give a reason.")), field="reason")
     with transaction.atomic():
         closure = Closure.objects.create(
             post=post,

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from appointments import schedule
 from appointments.errors import Conflict, Invalid, Refused
@@ -33,7 +34,8 @@ def _containers(consignment: Consignment, containers: list[str] | None) -> list[
     if unknown:
         raise Invalid(
             "invalid",
-            f"Not a container of the consignment: {', '.join(unknown)}.",
+            _("Not a container of the consignment: %(containers)s.")
+            % {"containers": ", ".join(unknown)},
             field="containers",
         )
     return list(dict.fromkeys(containers))
@@ -47,7 +49,9 @@ def validate_phone(phone: str) -> str:
     phone = (phone or "").strip().replace(" ", "")
     if phone and not E164.match(phone):
         raise Invalid(
-            "invalid", "A phone number in E.164 form, e.g. +33612345678.", field="contact_phone"
+            "invalid",
+            str(_("Enter a phone number in international form, e.g. +33612345678.")),
+            field="contact_phone",
         )
     return phone
 
@@ -93,7 +97,7 @@ def appointment_book(
     the slot's count before it only answers early. One transaction; `booked` is signalled in it.
     """
     if service not in Service.values:
-        raise Invalid("invalid_choice", "Unknown service.", field="service")
+        raise Invalid("invalid_choice", str(_("Unknown service.")), field="service")
     chosen = _containers(consignment, containers)
     phone = validate_phone(contact_phone)
     precondition_check(consignment=consignment, service=service)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from appointments import schedule
 from appointments.errors import Invalid
@@ -36,7 +37,11 @@ def calendar_values_clean(values: dict[str, Any]) -> dict[str, Any]:
     for name, (low, high) in LIMITS.items():
         value = values[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise Invalid("invalid", f"Between {low} and {high}.", field=name)
+            raise Invalid(
+                "invalid",
+                _("Between %(low)s and %(high)s.") % {"low": low, "high": high},
+                field=name,
+            )
     return clean
 
 
@@ -54,7 +59,7 @@ def calendar_set(
     """Create or replace the calendar of (post, service). Existing appointments keep their
     slot (a new slot length or capacity applies to what is booked from now on)."""
     if service not in Service.values:
-        raise Invalid("invalid_choice", "Unknown service.", field="service")
+        raise Invalid("invalid_choice", str(_("Unknown service.")), field="service")
     values = calendar_values_clean(
         {
             "hours": hours,
@@ -64,7 +69,9 @@ def calendar_set(
             "horizon_days": horizon_days,
         }
     )
-    calendar, _ = Calendar.objects.update_or_create(post=post, service=service, defaults=values)
+    calendar, _created = Calendar.objects.update_or_create(
+        post=post, service=service, defaults=values
+    )
     return calendar
 
 
@@ -77,6 +84,8 @@ def calendars_seed(model: Any = None, post_model: Any = None) -> int:
     created = 0
     for post in post_model.objects.all():
         for service in Service.values:
-            _, made = model.objects.get_or_create(post=post, service=service, defaults=DEFAULTS)
+            _found, made = model.objects.get_or_create(
+                post=post, service=service, defaults=DEFAULTS
+            )
             created += made
     return created

@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 
 from dossier.models import AccessLog, Document, Share
-from dossier.types import SHARE_ROLE_CHOICES, TYPE_CHOICES
+from dossier.types import COMPANY_TYPE_CHOICES, SHARE_ROLE_CHOICES, TYPE_CHOICES
 from tracking.api.serializers import ContainerField
 
 
@@ -47,6 +47,14 @@ class DocumentUploadSerializer(serializers.Serializer):
     issued_on = serializers.DateField(required=False, allow_null=True, default=None)
     issuer = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class CompanyUploadSchema(DocumentUploadSerializer):
+    """The upload as the OpenAPI document states it: the types a company brings. The view reads
+    it with DocumentUploadSerializer, so that a partner's or the portal's type is refused with
+    its own reason (400 `partner_type`, `system_type`) rather than as an unknown choice."""
+
+    type = serializers.ChoiceField(COMPANY_TYPE_CHOICES)
 
 
 class PartnerFileSerializer(DocumentUploadSerializer):

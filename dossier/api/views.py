@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from dossier import selectors, services
 from dossier.api.serializers import (
     AccessLogSerializer,
+    CompanyUploadSchema,
     DocumentSerializer,
     DocumentUploadSerializer,
     DossierSerializer,
@@ -115,6 +116,7 @@ def _receive(request: Request, serializer_class: type[serializers.Serializer]) -
 
 
 class ConsignmentDocumentsView(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
     permission_classes = [HasApiKey]
     parser_classes = [MultiPartParser]
 
@@ -124,7 +126,7 @@ class ConsignmentDocumentsView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         access = selectors.consignment_for_reader(reader=reader_for(request), pk=pk)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.documents_of_consignment(consignment=access.consignment), request, view=self
         )
@@ -132,7 +134,7 @@ class ConsignmentDocumentsView(APIView):
 
     @extend_schema(
         summary="Add a document, or a new version of it (multipart/form-data)",
-        request={"multipart/form-data": DocumentUploadSerializer},
+        request={"multipart/form-data": CompanyUploadSchema},
         responses={
             201: DocumentSerializer,
             200: OpenApiResponse(DocumentSerializer, description="The same bytes again"),
@@ -326,6 +328,7 @@ class SigningKeyView(APIView):
 
 
 class SharesView(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
     permission_classes = [HasApiKey]
 
     def _owner(self, request: Request, pk: int) -> selectors.Access:
@@ -340,7 +343,7 @@ class SharesView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         access = self._owner(request, pk)
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.shares_of_consignment(consignment=access.consignment), request, view=self
         )

@@ -31,7 +31,7 @@ from gun.models import (
     PartnerDocumentStatus,
 )
 from sesame.api.fields import EoriField
-from sesame.api.serializers import StrictSerializer
+from sesame.api.serializers import ListQuery, StrictSerializer
 from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 
@@ -137,12 +137,10 @@ class PartnerDocumentInput(StrictSerializer):
         return lines
 
 
-class DeclarationFilter(StrictSerializer):
+class DeclarationFilter(ListQuery):
     status = serializers.ChoiceField(choices=DeclarationStatus.choices, required=False)
     mrn = serializers.RegexField(r"^[0-9A-Z]{1,18}\Z", max_length=18, required=False)
     control_required = serializers.BooleanField(required=False, allow_null=True, default=None)
-    page = serializers.IntegerField(min_value=1, required=False)
-    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
 
 
 class ControlDecisionInput(StrictSerializer):
@@ -317,10 +315,8 @@ class MandateInput(StrictSerializer):
     valid_until = serializers.DateField(required=False, allow_null=True)
 
 
-class MandateFilter(StrictSerializer):
+class MandateFilter(ListQuery):
     role = serializers.ChoiceField(choices=["granted", "received"], required=False)
-    page = serializers.IntegerField(min_value=1, required=False)
-    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
 
 
 class MandateOutput(serializers.Serializer):

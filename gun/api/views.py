@@ -482,6 +482,7 @@ def _mandate_or_404(request: Request, pk: Any) -> Any:
 
 
 class MandateList(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -495,7 +496,7 @@ class MandateList(APIView):
         queryset = selectors.mandates_for_company(
             company=request_company(request), role=filters.validated_data.get("role")
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(queryset, request, view=self)
         return paginator.get_paginated_response(MandateOutput(page, many=True).data)
 
@@ -526,6 +527,7 @@ class MandateDetail(APIView):
 class MandateRevoke(APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Revoke a mandate (its grantor only); effective at once",
         request=None,

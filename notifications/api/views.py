@@ -36,6 +36,7 @@ from notifications.feed.types import EVENT_TYPES
 from notifications.webhooks import selectors, services
 from notifications.webhooks.models import DeliveryState, WebhookDelivery, WebhookEndpoint
 from sesame.api.errors import Conflict
+from sesame.api.middleware import no_body
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import IsCompanyKey, request_company
 
@@ -113,7 +114,11 @@ class EventFeed(APIView):
         ),
         parameters=[
             OpenApiParameter("after", str, description="The id of the last event read."),
-            OpenApiParameter("limit", int, description="1 to 500 (default 100)."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": 500},
+                description="1 to 500 (default 100).",
+            ),
             OpenApiParameter(
                 "type",
                 str,
@@ -199,6 +204,7 @@ class EventTypeList(APIView):
 
 
 class EndpointList(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -206,7 +212,7 @@ class EndpointList(APIView):
         responses={200: EndpointSerializer(many=True), 403: ERROR},
     )
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page: Any = paginator.paginate_queryset(
             selectors.endpoints_for_company(company=_company(request)), request, view=self
         )
@@ -302,6 +308,7 @@ class EndpointRotateSecret(APIView):
 class EndpointReplayDead(APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Send every dead delivery of the endpoint again",
         request=None,
@@ -317,6 +324,7 @@ class EndpointReplayDead(APIView):
 
 
 class DeliveryList(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -331,7 +339,7 @@ class DeliveryList(APIView):
             raise exceptions.ValidationError(
                 {"status": [exceptions.ErrorDetail("Unknown status.", code="invalid_choice")]}
             )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page: Any = paginator.paginate_queryset(
             selectors.deliveries_for_endpoint(endpoint=endpoint, status=wanted),
             request,
@@ -354,6 +362,7 @@ class DeliveryDetail(APIView):
 class DeliveryReplay(APIView):
     permission_classes = [IsCompanyKey]
 
+    @no_body
     @extend_schema(
         summary="Send a dead delivery again (same webhook-id, a fresh retry schedule)",
         request=None,

@@ -199,7 +199,6 @@ def appointment_changed(*, appointment: Any, action: str) -> Recorded | None:
     )
 
 
-
 def waitlist_offered(*, entry: Any) -> Recorded:
     """``appointment.waitlist_offered`` for the company of the waiting consignment: the slot
     held for it and until when (APPOINTMENTS.md's waitlist fields)."""
@@ -221,6 +220,7 @@ def waitlist_offered(*, entry: Any) -> Recorded:
             },
         },
     )
+
 
 def document_added(*, document: Any) -> Recorded:
     """``dossier.document_added`` for the consignment's company (DOSSIER.md's fields); the

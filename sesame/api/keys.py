@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sesame import services
+from sesame.api.middleware import no_body
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import request_company, request_partner
 from sesame.models import APIKey
@@ -60,13 +61,15 @@ def _key_or_404(request: Request, prefix: str) -> APIKey:
 
 
 class KeyList(APIView):
+    pagination_class = Pagination  # the list envelope in the schema comes from it too
+
     @extend_schema(
         summary="The API keys of this key's company (or partner system)",
         responses={200: KeySerializer(many=True), 403: ERROR},
         examples=[KEY_EXAMPLE],
     )
     def get(self, request: Request) -> Response:
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page: Any = paginator.paginate_queryset(_keys(request), request, view=self)
         return paginator.get_paginated_response(KeySerializer(page, many=True).data)
 
@@ -82,6 +85,7 @@ class KeyDetail(APIView):
 
 
 class KeyRevoke(APIView):
+    @no_body
     @extend_schema(
         summary="Revoke an API key of this key's owner (refused from the next request on)",
         request=None,

@@ -125,8 +125,18 @@ class Pagination(PageNumberPagination):
                     "description": "Rows in the whole list; absent when paging by cursor.",
                     "example": 123,
                 },
-                "next": {"type": "string", "format": "uri", "nullable": True},
-                "previous": {"type": "string", "format": "uri", "nullable": True},
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "example": "https://sesame.example.org/api/v1/consignments/?page=3",
+                },
+                "previous": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "example": "https://sesame.example.org/api/v1/consignments/?page=1",
+                },
                 "results": schema,
             },
         }

@@ -209,3 +209,20 @@ class StrictSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class ListQuery(StrictSerializer):
+    """The query of a list: a subclass's filters and the pagination's own parameters
+    (sesame/api/pagination.py, which checks the cursor and the date), so that none is unknown."""
+
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
+    cursor = serializers.CharField(required=False, allow_blank=True, max_length=1000)
+    updated_since = serializers.CharField(required=False, max_length=64)
+
+    PAGINATION = ("page", "page_size", "cursor", "updated_since")
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """The validated filters, without the pagination's parameters."""
+        return {k: v for k, v in self.validated_data.items() if k not in self.PAGINATION}

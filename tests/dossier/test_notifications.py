@@ -56,7 +56,9 @@ def test_partner_documents_and_completion_notify_the_company(
     client.force_login(operator)
     page = client.get("/notifications/")
     assert page.status_code == 200
-    assert page.content.decode().count(consignment.reference) == 2
+    html = page.content.decode()
+    assert html.count(f'data-testid="inbox-consignment">{consignment.reference}</a>') == 2
+    assert html.count(f"— Document ajouté, {consignment.reference}, ") == 1  # the button's name
 
 
 def test_a_person_can_turn_dossier_notifications_off(company, operator, dossier_storage):

@@ -66,7 +66,7 @@ def test_a_page_of_another_role_is_the_403_page():
 
 def test_a_post_only_address_opened_by_a_link_is_the_405_page_with_allow():
     operator = MembershipFactory().user
-    response = signed_in(operator, "en").get("/company/switch/")
+    response = signed_in(operator, "en").get("/company/invitations/1/resend/")
     assert_error_page(response, 405, "Action not available here")
     assert response["Allow"] == "POST"
 
@@ -74,7 +74,7 @@ def test_a_post_only_address_opened_by_a_link_is_the_405_page_with_allow():
 def test_the_405_page_links_back_to_the_previous_page_of_the_site():
     operator = MembershipFactory().user
     response = signed_in(operator).get(
-        "/company/switch/", HTTP_REFERER="http://testserver/dashboard/"
+        "/company/invitations/1/resend/", HTTP_REFERER="http://testserver/dashboard/"
     )
     html = assert_error_page(response, 405, "Action impossible ici")
     assert 'href="http://testserver/dashboard/" data-testid="error-back"' in html

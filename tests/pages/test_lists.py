@@ -161,7 +161,7 @@ def test_the_consignment_list_queries_do_not_grow_with_rows_or_search(
     client = signed_in(operator)
     consignments(company, 3)
     client.get("/tracking/")  # session and caches warm
-    with django_assert_num_queries(8) as few:
+    with django_assert_num_queries(5) as few:
         client.get("/tracking/")
     consignments(company, 120)
     with django_assert_num_queries(len(few.captured_queries)):
@@ -206,7 +206,7 @@ def test_the_declaration_list_queries_do_not_grow(company, operator, django_asse
     client = signed_in(operator)
     declarations(company, 2)
     client.get("/gun/declarations/")
-    with django_assert_num_queries(6) as few:
+    with django_assert_num_queries(5) as few:
         client.get("/gun/declarations/")
     declarations(company, 60)
     with django_assert_num_queries(len(few.captured_queries)):
@@ -279,7 +279,7 @@ def test_the_inbox_is_paginated_with_constant_queries(company, operator, django_
     client = signed_in(operator)
     inbox(operator, company, 3)
     client.get("/notifications/")
-    with django_assert_num_queries(7) as few:
+    with django_assert_num_queries(6) as few:
         first = client.get("/notifications/")
     assert len(rows(first, "inbox-row")) == 3
     inbox(operator, company, 60)

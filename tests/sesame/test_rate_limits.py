@@ -58,11 +58,13 @@ def test_a_throttle_scope_adds_its_own_stricter_rate(api, company, settings):
 
 
 @override_settings(ROOT_URLCONF="tests.sesame.urls_new_endpoint")
-def test_a_throttle_scope_without_a_rate_fails_loudly(api, company, settings):
+def test_a_throttle_scope_without_a_rate_fails_loudly(api, company, settings, caplog):
     settings.REST_FRAMEWORK = rates(api="100/min")
     _key, raw = api_key_create(company=company)
-    with pytest.raises(Exception, match="tight"):
-        api(raw).get("/api/v1/tight/")
+    response = api(raw).get("/api/v1/tight/")
+    assert response.status_code == 500  # a configuration error, never a silent pass
+    logged = [r for r in caplog.records if r.exc_info and "tight" in str(r.exc_info[1])]
+    assert logged, "the missing rate of the scope is logged with its name"
 
 
 def test_redis_unreachable_lets_requests_through(api, company, settings):

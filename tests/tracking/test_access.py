@@ -38,7 +38,7 @@ def test_agent_pages_of_a_consignment_outside_their_post_are_404(where):
     assert client.get(reverse("tracking:timeline", args=[outside.pk])).status_code == 404
     assert client.get(reverse("tracking:detail", args=[mine.pk])).status_code == 200
     listed = client.get(reverse("tracking:list"))
-    assert [c.pk for c in listed.context["consignments"]] == [mine.pk]
+    assert [c.pk for c in listed.context["page"].object_list] == [mine.pk]
     export = b"".join(client.get(reverse("tracking:export")).streaming_content).decode()
     assert mine.reference in export
     assert outside.reference not in export

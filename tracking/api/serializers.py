@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sesame.api.fields import EoriField, ched_schema
-from sesame.api.serializers import StrictSerializer
+from sesame.api.serializers import ListQuery, StrictSerializer
 from sesame.models import BorderControlPost, Port
 from tracking.identifiers import (
     container_compact,
@@ -202,15 +202,12 @@ def timeline_data(timeline: Timeline) -> dict[str, Any]:
     }
 
 
-class ConsignmentFilterSerializer(StrictSerializer):
+class ConsignmentFilterSerializer(ListQuery):
     status = serializers.ChoiceField(Status.choices, required=False)
     port = serializers.ChoiceField(Port.choices, required=False)
     arrival_from = serializers.DateField(required=False)
     arrival_to = serializers.DateField(required=False)
     search = serializers.CharField(max_length=40, required=False, allow_blank=True)
-    # The pagination's own parameters (sesame/api/pagination.py), so they are not unknown.
-    page = serializers.IntegerField(min_value=1, required=False)
-    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
 
 
 class ConsignmentKeySerializer(StrictSerializer):

@@ -208,9 +208,8 @@ class ConsignmentListView(ConsignmentObject, APIView):
     def get(self, request: Request) -> Response:
         filters = ConsignmentFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        values = {k: v for k, v in filters.validated_data.items() if k not in ("page", "page_size")}
         consignments = selectors.consignments_filter(
-            selectors.consignments_for_company(company=_company(request)), **values
+            selectors.consignments_for_company(company=_company(request)), **filters.filters
         ).prefetch_related("declaration_links")
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(consignments, request, view=self)
