@@ -12,6 +12,7 @@ from appointments.models import (
     WaitlistEntry,
 )
 from appointments.selectors import MAX_RANGE_DAYS
+from sesame.api.serializers import ListQuery
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -91,7 +92,7 @@ class CompleteSerializer(serializers.Serializer):
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
 
 
-class AppointmentFilterSerializer(serializers.Serializer):
+class AppointmentFilterSerializer(ListQuery):
     consignment = serializers.IntegerField(min_value=1, required=False)
     service = serializers.ChoiceField(Service.choices, required=False)
     status = serializers.ChoiceField(AppointmentStatus.choices, required=False)

@@ -175,7 +175,9 @@ class AvailabilityView(APIView):
             raise exceptions.ValidationError(
                 {
                     "post": [
-                        serializers.ErrorDetail("Unknown border control post.", "does_not_exist")
+                        serializers.ErrorDetail(
+                            str(_("Unknown border control post.")), "does_not_exist"
+                        )
                     ]
                 }
             )
@@ -214,7 +216,7 @@ class AppointmentListView(APIView):
     def get(self, request: Request) -> Response:
         filters = AppointmentFilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        appointments = selectors.appointments_filter(_visible(request), **filters.validated_data)
+        appointments = selectors.appointments_filter(_visible(request), **filters.filters)
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(appointments, request, view=self)
         return paginator.get_paginated_response(AppointmentSerializer(page, many=True).data)

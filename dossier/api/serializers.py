@@ -9,7 +9,7 @@ from tracking.api.serializers import ContainerField
 
 class DocumentSerializer(serializers.ModelSerializer):
     replaces: serializers.PrimaryKeyRelatedField[Document] = serializers.PrimaryKeyRelatedField(
-        read_only=True
+        read_only=True, allow_null=True
     )
 
     class Meta:

@@ -32,6 +32,7 @@ from dossier.export import export_filename, export_stream
 from dossier.http import file_response, upload_prepare, upload_received
 from dossier.selectors import OWNER, Reader
 from dossier.signing import ALGORITHM, public_key_pem
+from dossier.types import CONTENTS
 from dossier.uploads import EMPTY, TOO_LARGE, UNSUPPORTED, Refused
 from sesame.api.pagination import Pagination
 from sesame.api.permissions import HasApiKey, partner_key, request_key
@@ -117,6 +118,7 @@ def _receive(request: Request, serializer_class: type[serializers.Serializer]) -
 
 class ConsignmentDocumentsView(APIView):
     pagination_class = Pagination  # the list envelope in the schema comes from it too
+    updated_since_field = "uploaded_at"  # a version never changes once written
     permission_classes = [HasApiKey]
     parser_classes = [MultiPartParser]
 
@@ -216,7 +218,8 @@ class DocumentDownloadView(APIView):
     @extend_schema(
         summary="The document's bytes, exactly as received",
         responses={
-            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            # The stored content's own type (decided from its bytes at upload).
+            **{(200, content_type): OpenApiTypes.BINARY for content_type in CONTENTS},
             410: OpenApiResponse(description="purged: kept past its retention, bytes deleted"),
         },
     )
@@ -329,6 +332,7 @@ class SigningKeyView(APIView):
 
 class SharesView(APIView):
     pagination_class = Pagination  # the list envelope in the schema comes from it too
+    updated_since_field = "created_at"  # a share is written once, then deleted
     permission_classes = [HasApiKey]
 
     def _owner(self, request: Request, pk: int) -> selectors.Access:

@@ -483,6 +483,7 @@ def _mandate_or_404(request: Request, pk: Any) -> Any:
 
 class MandateList(APIView):
     pagination_class = Pagination  # the list envelope in the schema comes from it too
+    updated_since_field = None  # a revocation leaves no update time
     permission_classes = [IsCompanyKey]
 
     @extend_schema(
@@ -491,7 +492,7 @@ class MandateList(APIView):
         responses={200: MandateOutput(many=True), 400: ERROR},
     )
     def get(self, request: Request) -> Response:
-        filters = MandateFilter(data=request.query_params.dict())
+        filters = MandateFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         queryset = selectors.mandates_for_company(
             company=request_company(request), role=filters.validated_data.get("role")

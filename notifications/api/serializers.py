@@ -47,7 +47,9 @@ class FeedPageSerializer(serializers.Serializer):
 
 class FeedQuerySerializer(serializers.Serializer):
     after = serializers.CharField(
-        required=False, help_text="The id of the last event read (evt_<n>); absent: the start."
+        required=False,
+        allow_blank=True,
+        help_text="The id of the last event read (evt_<n>); absent or empty: the start.",
     )
     limit = serializers.IntegerField(required=False, min_value=1, max_value=500, default=100)
     type = serializers.ListField(

@@ -113,7 +113,11 @@ class EventFeed(APIView):
             "document a webhook of its type carries."
         ),
         parameters=[
-            OpenApiParameter("after", str, description="The id of the last event read."),
+            OpenApiParameter(
+                "after",
+                {"type": "string", "pattern": "^(evt_[0-9]{1,18})?$"},
+                description="The id of the last event read (evt_<n>); empty: the start.",
+            ),
             OpenApiParameter(
                 "limit",
                 {"type": "integer", "minimum": 1, "maximum": 500},

@@ -62,6 +62,7 @@ def _key_or_404(request: Request, prefix: str) -> APIKey:
 
 class KeyList(APIView):
     pagination_class = Pagination  # the list envelope in the schema comes from it too
+    updated_since_field = None  # a key changes (revocation, last use) without a trace
 
     @extend_schema(
         summary="The API keys of this key's company (or partner system)",

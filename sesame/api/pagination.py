@@ -9,10 +9,13 @@ One class, so every list offers both without code of its own:
   ``cursor_ordering`` (default: newest first by creation, ``("-created_at", "-pk")``); a cursor
   names a position in that order, so rows added meanwhile neither shift nor repeat a page.
 - ``?updated_since=<RFC 3339 date-time with offset>`` in either mode keeps the rows whose
-  ``updated_at`` is at or after it (400 on a list whose rows have no ``updated_at``). For an
-  exact "everything that changed since" use the change feed (``/api/v1/events/``): a row
-  updated by a transaction that commits late can carry an ``updated_at`` older than a time a
-  client already passed.
+  ``updated_at`` is at or after it. A view names another field with ``updated_since_field``
+  (rows never changed once written: their creation time) or none (``None``: the parameter is
+  not offered, and given anyway is 400 ``not_supported``).
+  For an exact "everything that changed since" use the change feed (``/api/v1/events/``): a
+  row updated by a transaction that commits late can carry an ``updated_at`` older than a time
+  a client already passed.
+- ``page_size`` is a whole number from 1 to ``max_page_size``, else 400 (not silently clamped).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from rest_framework.pagination import CursorPagination as DrfCursorPagination
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from sesame.api.serializers import DATE_TIME_PATTERN, YEAR_MAX, YEAR_MIN
 
 DEFAULT_CURSOR_ORDERING = ("-created_at", "-pk")
 INVALID_CURSOR = "This cursor is not one this list gave."
@@ -72,7 +77,7 @@ class Pagination(PageNumberPagination):
     def paginate_queryset(
         self, queryset: Any, request: Request, view: Any = None
     ) -> list[Any] | None:
-        queryset = self._updated_since(queryset, request)
+        queryset = self._updated_since(queryset, request, view)
         if self.cursor_query_param not in request.query_params:
             return super().paginate_queryset(queryset, request, view)
         cursor = _Cursor()
@@ -95,25 +100,38 @@ class Pagination(PageNumberPagination):
             }
         )
 
-    def _updated_since(self, queryset: QuerySet[Any], request: Request) -> QuerySet[Any]:
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= self.max_page_size):
+            raise _invalid(
+                self.page_size_query_param,
+                f"Give a whole number from 1 to {self.max_page_size}.",
+                "invalid",
+            )
+        return int(raw)
+
+    def _updated_since(self, queryset: QuerySet[Any], request: Request, view: Any) -> QuerySet[Any]:
         raw = request.query_params.get(self.updated_since_query_param)
         if raw is None:
             return queryset
         name = self.updated_since_query_param
-        if not _has_field(queryset, "updated_at"):
+        field = _updated_since_field(view)
+        if field is None or not _has_field(queryset, field):
             raise _invalid(name, "This list cannot be filtered by update time.", "not_supported")
         try:
             # An unescaped "+" of the offset arrives as a space in a query string.
             since = parse_datetime(raw.strip().replace(" ", "+"))
         except ValueError:
             since = None
-        if since is None or since.tzinfo is None:
+        if since is None or since.tzinfo is None or not YEAR_MIN <= since.year <= YEAR_MAX:
             raise _invalid(
                 name,
                 "Give an RFC 3339 date-time with its offset, e.g. 2026-12-01T08:00:00+01:00.",
                 "invalid_datetime",
             )
-        return queryset.filter(updated_at__gte=since)
+        return queryset.filter(**{f"{field}__gte": since})
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -150,16 +168,31 @@ class Pagination(PageNumberPagination):
                 "in": "query",
                 "description": "Page by cursor instead of page number: empty for the first "
                 "page, then the value found in `next` or `previous` (no `count`).",
-                "schema": {"type": "string"},
+                # Opaque: only values this list gave are valid (400 `invalid_cursor` otherwise).
+                "schema": {"type": "string", "format": "cursor"},
             },
-            {
-                "name": self.updated_since_query_param,
-                "required": False,
-                "in": "query",
-                "description": "Only rows updated at or after this RFC 3339 date-time.",
-                "schema": {"type": "string", "format": "date-time"},
-            },
+            *(
+                [
+                    {
+                        "name": self.updated_since_query_param,
+                        "required": False,
+                        "in": "query",
+                        "description": "Only rows updated at or after this RFC 3339 date-time.",
+                        "schema": {
+                            "type": "string",
+                            "format": "date-time",
+                            "pattern": DATE_TIME_PATTERN,
+                        },
+                    }
+                ]
+                if _updated_since_field(view)
+                else []
+            ),
         ]
+
+
+def _updated_since_field(view: Any) -> str | None:
+    return getattr(view, "updated_since_field", "updated_at")
 
 
 def _has_field(queryset: QuerySet[Any], name: str) -> bool:

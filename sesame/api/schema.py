@@ -13,12 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
 from sesame.api.conditional import ObjectEndpoint
+from sesame.api.serializers import DATE_TIME_PATTERN
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 ERROR_DESCRIPTIONS = {
@@ -42,10 +44,6 @@ REQUEST_ID = {
     "description": "The request's id: the client's `X-Request-Id` when it gave a sane one.",
 }
 # StrictSerializer's range (sesame/api/serializers.py), as patterns beside the formats.
-DATE_TIME_PATTERN = (
-    r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
-)
 DATE_PATTERN = r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}$"
 
 
@@ -124,6 +122,11 @@ def request_field_schema(field: serializers.Field, schema: dict[str, Any]) -> di
         schema["pattern"] = DATE_TIME_PATTERN
     elif isinstance(field, serializers.DateField):
         schema["pattern"] = DATE_PATTERN
+    elif isinstance(field, serializers.RegexField):
+        # The field's own pattern (\\Z, Python's end of text, is $ in ECMA-262; StrictSerializer
+        # refuses the trailing line break that $ would let through).
+        regex = next(v.regex for v in field.validators if isinstance(v, RegexValidator))
+        schema["pattern"] = regex.pattern.replace("\\Z", "$")
     elif isinstance(field, serializers.CharField) and "pattern" not in schema:
         multiline = field.style.get("base_template") == "textarea.html"
         text = NO_CONTROLS_MULTILINE if multiline else NO_CONTROLS

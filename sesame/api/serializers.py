@@ -25,9 +25,15 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
+# A date-time StrictSerializer takes, as a pattern (the OpenAPI document, the pagination).
+DATE_TIME_PATTERN = (
+    r"^(20[0-9]{2}|2100)-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 DECIMAL_RE = re.compile(r"^-?[0-9]+(\.[0-9]+)?\Z")
 INTEGER_RE = re.compile(r"^-?[0-9]+\Z")
 DATE_RE = re.compile(r"^([0-9]{4})-[0-9]{2}-[0-9]{2}\Z")
@@ -211,14 +217,20 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "format": "cursor"})
+class CursorField(serializers.CharField):
+    """A list's cursor: opaque, only the values the list gave are valid (the pagination checks
+    it: 400 ``invalid_cursor``)."""
+
+
 class ListQuery(StrictSerializer):
     """The query of a list: a subclass's filters and the pagination's own parameters
     (sesame/api/pagination.py, which checks the cursor and the date), so that none is unknown."""
 
     page = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
-    cursor = serializers.CharField(required=False, allow_blank=True, max_length=1000)
-    updated_since = serializers.CharField(required=False, max_length=64)
+    cursor = CursorField(required=False, allow_blank=True, max_length=1000)
+    updated_since = serializers.DateTimeField(required=False)
 
     PAGINATION = ("page", "page_size", "cursor", "updated_since")
 

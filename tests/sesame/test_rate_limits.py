@@ -4,7 +4,6 @@ import re
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import override_settings
 
 from sesame.api import throttling
 from sesame.services import api_key_create
@@ -44,7 +43,7 @@ def test_each_key_has_its_own_count(api, company, settings):
     assert api(second).get("/api/v1/me/").status_code == 200
 
 
-@override_settings(ROOT_URLCONF="tests.sesame.urls_new_endpoint")
+@pytest.mark.urls("tests.sesame.urls_new_endpoint")
 def test_a_throttle_scope_adds_its_own_stricter_rate(api, company, settings):
     settings.REST_FRAMEWORK = rates(api="100/min", tight="1/min")
     _key, raw = api_key_create(company=company)
@@ -57,7 +56,7 @@ def test_a_throttle_scope_adds_its_own_stricter_rate(api, company, settings):
     assert client.get("/api/v1/me/").status_code == 200  # the key's other endpoints go on
 
 
-@override_settings(ROOT_URLCONF="tests.sesame.urls_new_endpoint")
+@pytest.mark.urls("tests.sesame.urls_new_endpoint")
 def test_a_throttle_scope_without_a_rate_fails_loudly(api, company, settings, caplog):
     settings.REST_FRAMEWORK = rates(api="100/min")
     _key, raw = api_key_create(company=company)
@@ -77,3 +76,12 @@ def test_redis_unreachable_lets_requests_through(api, company, settings):
         throttling._limiter.clear()
     assert response.status_code == 200
     assert "RateLimit" not in response
+
+
+@pytest.mark.urls("tests.sesame.urls_new_endpoint")
+def test_a_scope_lifted_with_none_lets_requests_through(api, company, settings):
+    settings.REST_FRAMEWORK = rates(api="100/min", tight=None)
+    _key, raw = api_key_create(company=company)
+    response = api(raw).get("/api/v1/tight/")
+    assert response.status_code == 200
+    assert '"api";' in response["RateLimit-Policy"] and "tight" not in response["RateLimit-Policy"]

@@ -4,7 +4,6 @@ import importlib
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.test import override_settings
 
 from sesame.api import scopes
 from sesame.models import APIKey
@@ -48,7 +47,7 @@ def test_each_endpoint_needs_its_family_and_action(api, company, granted, method
         assert response.status_code != 403, response.json()
 
 
-@override_settings(ROOT_URLCONF="tests.sesame.urls_new_endpoint")
+@pytest.mark.urls("tests.sesame.urls_new_endpoint")
 def test_an_endpoint_that_says_nothing_is_covered_by_its_path(api, company):
     assert api(key_with(company, "declarations:write")).get("/api/v1/widgets/").status_code == 403
     reader = api(key_with(company, "widgets:read"))
@@ -59,7 +58,7 @@ def test_an_endpoint_that_says_nothing_is_covered_by_its_path(api, company):
     assert api(key_with(company, "write")).post("/api/v1/widgets/", {}).status_code == 201
 
 
-@override_settings(ROOT_URLCONF="tests.sesame.urls_new_endpoint")
+@pytest.mark.urls("tests.sesame.urls_new_endpoint")
 def test_a_view_may_name_its_family_and_action(api, company):
     """A POST that only reads (a search) declares it; its family is the one it names."""
     reader = api(key_with(company, "declarations:read"))
