@@ -252,6 +252,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sesame.api.schema.strict_request_bodies",
+        "sesame.api.schema.blank_apart",
         "sesame.api.schema.openapi_links",
     ],
     # Swagger UI and ReDoc served by the portal itself (drf-spectacular-sidecar), no CDN.

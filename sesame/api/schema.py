@@ -257,6 +257,30 @@ def strict_request_bodies(result: dict[str, Any], **_: Any) -> dict[str, Any]:
     return result
 
 
+def blank_apart(result: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """drf-spectacular writes a string that may be blank as ``oneOf`` [its schema, an empty
+    string]; the first must then refuse the empty string, or "" matches both and ``oneOf`` (one
+    exactly) refuses it. Everywhere in the document: bodies and query parameters."""
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for branch in node.get("oneOf", ()):
+                if (
+                    isinstance(branch, dict)
+                    and branch.get("type") == "string"
+                    and branch.get("maxLength") != 0
+                ):
+                    branch.setdefault("minLength", 1)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result
+
+
 # --- OpenAPI links (what a response lets a client do next; schemathesis follows them) ---------
 
 _LINKS: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}

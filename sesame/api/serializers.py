@@ -223,6 +223,12 @@ class CursorField(serializers.CharField):
     it: 400 ``invalid_cursor``)."""
 
 
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})
+class UpdatedSinceField(serializers.CharField):
+    """A list's ``updated_since``: checked by the pagination (400 ``invalid_datetime``), which
+    also takes an offset whose unescaped "+" arrived as a space."""
+
+
 class ListQuery(StrictSerializer):
     """The query of a list: a subclass's filters and the pagination's own parameters
     (sesame/api/pagination.py, which checks the cursor and the date), so that none is unknown."""
@@ -230,7 +236,7 @@ class ListQuery(StrictSerializer):
     page = serializers.IntegerField(min_value=1, required=False)
     page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
     cursor = CursorField(required=False, allow_blank=True, max_length=1000)
-    updated_since = serializers.DateTimeField(required=False)
+    updated_since = UpdatedSinceField(required=False, max_length=64)
 
     PAGINATION = ("page", "page_size", "cursor", "updated_since")
 
