@@ -126,7 +126,8 @@ def request_field_schema(field: serializers.Field, schema: dict[str, Any]) -> di
         # The field's own pattern (\\Z, Python's end of text, is $ in ECMA-262; StrictSerializer
         # refuses the trailing line break that $ would let through).
         regex = next(v.regex for v in field.validators if isinstance(v, RegexValidator))
-        schema["pattern"] = regex.pattern.replace("\\Z", "$")
+        source = regex if isinstance(regex, str) else regex.pattern
+        schema["pattern"] = source.replace("\\Z", "$")
     elif isinstance(field, serializers.CharField) and "pattern" not in schema:
         multiline = field.style.get("base_template") == "textarea.html"
         text = NO_CONTROLS_MULTILINE if multiline else NO_CONTROLS
