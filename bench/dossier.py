@@ -419,8 +419,8 @@ the dossier's size. Both sides of each ratio ran back to back in one run on the 
 machine; before each side of the export ratio, the files' pages are dropped from the page
 cache (`posix_fadvise(DONTNEED)` on these files only), so both read them from disk.
 
-Run again: `flock /work/brief/bench.lock env BENCH_DATABASE=bench_dossier BENCH_REDIS_DB=42
-.venv/bin/python -m bench.dossier` (or `make bench`).
+Run again: `.venv/bin/python -m bench.dossier` (or `make bench`); the reading of these
+figures is in the next section.
 """
     write_section("Import dossier", text)
     say(f"download {download_ratio:.0%} of static, export {export_ratio:.0%} of disk")
