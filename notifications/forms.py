@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from notifications.kinds import CHANNELS, KINDS
-from notifications.models import validate_e164
+from sesame.identifiers import validate_e164
 
 
 class PreferencesForm(forms.Form):

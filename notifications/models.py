@@ -3,19 +3,13 @@
 from typing import Any
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from notifications.kinds import CHANNEL_LABELS, KIND_CHOICES
 from sesame.audit import audited
-
-# E.164: "+", a country code not starting with 0, at most 15 digits in all.
-E164_RE = r"^\+[1-9]\d{7,14}$"
-validate_e164 = RegexValidator(
-    E164_RE, _("Enter a phone number in international form, e.g. +33612345678.")
-)
+from sesame.identifiers import validate_e164
 
 CHANNEL_CHOICES = list(CHANNEL_LABELS.items())
 

@@ -17,7 +17,8 @@ from django.utils.translation import gettext as _
 
 from notifications import conf
 from notifications.kinds import AGENT, CHANNELS, KINDS, OPERATOR
-from notifications.models import PhoneVerification, Preference, Profile, validate_e164
+from notifications.models import PhoneVerification, Preference, Profile
+from sesame.identifiers import validate_e164
 from sesame.models import AgentProfile, Membership, Role
 
 PARIS = ZoneInfo("Europe/Paris")

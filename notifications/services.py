@@ -597,7 +597,7 @@ def deliveries_send_batch(
         .order_by("pk")
     }
     results: dict[int, _Result] = {}
-    todo: list[Delivery] = []
+    to_send: list[Delivery] = []
     for row in rows.values():
         if row.provider_id:  # accepted by the provider already (its id is stored)
             results[row.pk] = _Result(status=DeliveryStatus.QUEUED)
@@ -606,9 +606,9 @@ def deliveries_send_batch(
                 status=DeliveryStatus.FAILED, last_error=row.last_error or "too many attempts"
             )
         else:
-            todo.append(row)
+            to_send.append(row)
     ambiguous: dict[int, dt.datetime] = {}
-    retried = [row.pk for row in todo if row.channel == SMS and row.attempts > 1]
+    retried = [row.pk for row in to_send if row.channel == SMS and row.attempts > 1]
     if retried:
         for item in (
             Attempt.objects.filter(delivery_id__in=retried)
@@ -623,11 +623,11 @@ def deliveries_send_batch(
     attempts = {
         attempt.delivery_id: attempt
         for attempt in Attempt.objects.bulk_create(
-            [Attempt(delivery=row, number=row.attempts, started_at=now) for row in todo]
+            [Attempt(delivery=row, number=row.attempts, started_at=now) for row in to_send]
         )
     }
-    sms_rows = [row for row in todo if row.channel == SMS]
-    email_rows = [row for row in todo if row.channel == EMAIL]
+    sms_rows = [row for row in to_send if row.channel == SMS]
+    email_rows = [row for row in to_send if row.channel == EMAIL]
     if sms_rows:
         results.update(_send_sms_batch(rows=sms_rows, ambiguous=ambiguous, deadline=deadline))
     if email_rows:

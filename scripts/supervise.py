@@ -106,12 +106,12 @@ def descendants(pid: int) -> set[int]:
         ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
         children.setdefault(ppid, []).append(int(entry.name))
     found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
             if child not in found:
                 found.add(child)
-                todo.append(child)
+                pending.append(child)
     return found
 
 

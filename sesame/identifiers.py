@@ -1,10 +1,16 @@
 """Identifier validation (DESIGN.md, reference data), on python-stdnum where it has a module."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from stdnum.eu import vat
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 from stdnum.fr import siren, siret
+
+# A phone number in E.164: "+", a country code not starting with 0, 8 to 15 ASCII digits in all.
+E164 = r"\+[1-9][0-9]{7,14}"
+PHONE_FORMAT = _("Enter a phone number in international form, e.g. +33612345678.")
+validate_e164 = RegexValidator(rf"^{E164}$", PHONE_FORMAT)
 
 
 def compact(value: str) -> str:

@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from appointments.models import (
@@ -12,7 +11,8 @@ from appointments.models import (
     WaitlistEntry,
 )
 from appointments.selectors import MAX_RANGE_DAYS
-from sesame.api.serializers import ListQuery
+from sesame.api.pagination import ListQuery
+from sesame.identifiers import E164, PHONE_FORMAT
 
 
 class AppointmentSerializer(serializers.ModelSerializer):
@@ -67,13 +67,11 @@ class BookSerializer(serializers.Serializer):
     )
     # E.164 or empty ($: a trailing newline is refused as a control character by the API).
     contact_phone = serializers.RegexField(
-        r"^(\+[1-9][0-9]{7,14})?$",
+        rf"^({E164})?$",
         max_length=16,
         required=False,
         allow_blank=True,
-        error_messages={
-            "invalid": _("Enter a phone number in international form, e.g. +33612345678.")
-        },
+        error_messages={"invalid": PHONE_FORMAT},
     )
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True)
 

@@ -23,6 +23,7 @@ from appointments.services.common import (
     settings_of,
     slots_lock,
 )
+from sesame.identifiers import E164, PHONE_FORMAT
 from tracking.models import Consignment
 
 
@@ -41,18 +42,13 @@ def _containers(consignment: Consignment, containers: list[str] | None) -> list[
     return list(dict.fromkeys(containers))
 
 
-E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 ONE_DAY = timedelta(days=1)
 
 
 def validate_phone(phone: str) -> str:
     phone = (phone or "").strip().replace(" ", "")
-    if phone and not E164.match(phone):
-        raise Invalid(
-            "invalid",
-            str(_("Enter a phone number in international form, e.g. +33612345678.")),
-            field="contact_phone",
-        )
+    if phone and not re.fullmatch(E164, phone):
+        raise Invalid("invalid", str(PHONE_FORMAT), field="contact_phone")
     return phone
 
 

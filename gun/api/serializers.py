@@ -31,7 +31,8 @@ from gun.models import (
     PartnerDocumentStatus,
 )
 from sesame.api.fields import EoriField
-from sesame.api.serializers import ListQuery, StrictSerializer
+from sesame.api.pagination import ListQuery
+from sesame.api.serializers import StrictSerializer
 from sesame.identifiers import validate_french_eori
 from sesame.models import BorderControlPost
 

@@ -1,6 +1,7 @@
 """Pagination of every list: page numbers or a cursor, and ``updated_since``.
 
-One class, so every list offers both without code of its own:
+One class, so every list offers both without code of its own; a list with filters reads its
+query with a ``ListQuery`` (below), which knows the pagination's parameters:
 
 - ``?page=N&page_size=M`` (default): ``{"count", "next", "previous", "results"}``, as API.md's
   lists always were;
@@ -26,13 +27,14 @@ from django.core.exceptions import FieldDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
-from rest_framework import exceptions
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import exceptions, serializers
 from rest_framework.pagination import CursorPagination as DrfCursorPagination
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sesame.api.serializers import DATE_TIME_PATTERN, YEAR_MAX, YEAR_MIN
+from sesame.api.serializers import DATE_TIME_PATTERN, YEAR_MAX, YEAR_MIN, StrictSerializer
 
 DEFAULT_CURSOR_ORDERING = ("-created_at", "-pk")
 INVALID_CURSOR = "This cursor is not one this list gave."
@@ -189,6 +191,42 @@ class Pagination(PageNumberPagination):
                 else []
             ),
         ]
+
+
+@extend_schema_field({"type": "string", "format": "cursor"})
+class CursorField(serializers.CharField):
+    """A list's cursor: opaque, only the values the list gave are valid (the pagination checks
+    it: 400 ``invalid_cursor``)."""
+
+
+@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})
+class UpdatedSinceField(serializers.CharField):
+    """A list's ``updated_since``: checked by the pagination (400 ``invalid_datetime``), which
+    also takes an offset whose unescaped "+" arrived as a space."""
+
+
+class ListQuery(StrictSerializer):
+    """The query of a list: a subclass's filters and the pagination's own parameters
+    (the Pagination above, which checks the cursor and the date), so that none is unknown."""
+
+    page = serializers.IntegerField(min_value=1, required=False)
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=Pagination.max_page_size, required=False
+    )
+    cursor = CursorField(required=False, allow_blank=True, max_length=1000)
+    updated_since = UpdatedSinceField(required=False, max_length=64)
+
+    PAGINATION = (
+        Pagination.page_query_param,
+        Pagination.page_size_query_param,
+        Pagination.cursor_query_param,
+        Pagination.updated_since_query_param,
+    )
+
+    @property
+    def filters(self) -> dict[str, Any]:
+        """The validated filters, without the pagination's parameters."""
+        return {k: v for k, v in self.validated_data.items() if k not in self.PAGINATION}
 
 
 def _updated_since_field(view: Any) -> str | None:

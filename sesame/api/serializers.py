@@ -25,7 +25,6 @@ from typing import Any
 
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 YEAR_MIN, YEAR_MAX = 2000, 2100
@@ -215,32 +214,3 @@ class StrictSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
-
-
-@extend_schema_field({"type": "string", "format": "cursor"})
-class CursorField(serializers.CharField):
-    """A list's cursor: opaque, only the values the list gave are valid (the pagination checks
-    it: 400 ``invalid_cursor``)."""
-
-
-@extend_schema_field({"type": "string", "format": "date-time", "pattern": DATE_TIME_PATTERN})
-class UpdatedSinceField(serializers.CharField):
-    """A list's ``updated_since``: checked by the pagination (400 ``invalid_datetime``), which
-    also takes an offset whose unescaped "+" arrived as a space."""
-
-
-class ListQuery(StrictSerializer):
-    """The query of a list: a subclass's filters and the pagination's own parameters
-    (sesame/api/pagination.py, which checks the cursor and the date), so that none is unknown."""
-
-    page = serializers.IntegerField(min_value=1, required=False)
-    page_size = serializers.IntegerField(min_value=1, max_value=200, required=False)
-    cursor = CursorField(required=False, allow_blank=True, max_length=1000)
-    updated_since = UpdatedSinceField(required=False, max_length=64)
-
-    PAGINATION = ("page", "page_size", "cursor", "updated_since")
-
-    @property
-    def filters(self) -> dict[str, Any]:
-        """The validated filters, without the pagination's parameters."""
-        return {k: v for k, v in self.validated_data.items() if k not in self.PAGINATION}

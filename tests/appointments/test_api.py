@@ -80,6 +80,7 @@ def test_any_offset_names_the_same_instant(api, company, company_key):
         ({}, {"service": "DOUANE"}, 422, "no_customs_control"),
         ({}, {"containers": ["TGHU1234560"]}, 400, "invalid"),
         ({}, {"contact_phone": "06 12"}, 400, "invalid"),
+        ({}, {"contact_phone": "+3٣٦١٢٣٤٥٦٧٨"}, 400, "invalid"),  # Arabic-Indic digits
         ({}, {"service": "VET"}, 400, "invalid"),
         ({}, {"start": "tomorrow"}, 400, "invalid"),
     ],

@@ -91,6 +91,21 @@ def test_bad_cursor_or_date_is_400(api, company_key, five, query, field, code):
     assert response.json()["errors"][field][0]["code"] == code
 
 
+@pytest.mark.parametrize("size", ["0", "201", "abc", "٣"])
+@pytest.mark.parametrize("url", [CONSIGNMENTS, "/api/v1/webhooks/"])
+def test_a_page_size_out_of_range_is_400_not_clamped(api, company_key, url, size):
+    # With filters (a ListQuery) and without (the pagination alone): the same refusal.
+    response = api(company_key).get(url, {"page_size": size})
+    assert response.status_code == 400
+    assert "page_size" in response.json()["errors"]
+
+
+def test_updated_since_outside_the_years_the_api_takes_is_400(api, company_key):
+    response = api(company_key).get("/api/v1/webhooks/", {"updated_since": "0913-06-19T03:03:10Z"})
+    assert response.status_code == 400
+    assert response.json()["errors"]["updated_since"][0]["code"] == "invalid_datetime"
+
+
 def test_a_list_without_updated_at_says_so(api, company_key):
     response = api(company_key).get("/api/v1/keys/", {"updated_since": "2026-12-01T08:00:00Z"})
     assert response.status_code == 400

@@ -6,7 +6,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from sesame.api.fields import EoriField, ched_schema
-from sesame.api.serializers import ListQuery, StrictSerializer
+from sesame.api.pagination import ListQuery
+from sesame.api.serializers import StrictSerializer
 from sesame.models import BorderControlPost, Port
 from tracking.identifiers import (
     container_compact,
