@@ -168,7 +168,9 @@ def test_a_code_stops_working_after_five_wrong_tries(
     assert not Profile.objects.get(user=operator).phone_verified
 
 
-@pytest.mark.parametrize("phone", ["0612345678", "+0612345678", "+33 6", "x" * 40, "", "+3٣٦١٢٣٤٥٦٧٨"])
+@pytest.mark.parametrize(
+    "phone", ["0612345678", "+0612345678", "+33 6", "x" * 40, "", "+3٣٦١٢٣٤٥٦٧٨"]
+)
 def test_a_malformed_phone_is_refused(client, operator, phone):
     client.force_login(operator)
     assert client.post(reverse("notifications:phone"), {"phone": phone}).status_code == 400
